@@ -1,0 +1,144 @@
+"""Runs the benchmark workloads on the real mmcv 1.7.2 and mmengine 0.10.7.
+
+Executed by the reference environment's interpreter (``--reference DIR`` of
+parity.py and overhead.py starts ``DIR/bin/python`` on this file), never by
+ours: the project never imports mmcv or mmengine. It shares the models,
+settings and run functions of ``benchlib`` with our side, so the only
+difference between the columns is the framework.
+
+    python reference_runner.py parity  --cases sgd_step/toy,... --out F.json
+    python reference_runner.py overhead --iters 1000,4000 ... --out F.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import types
+import warnings
+
+warnings.filterwarnings('ignore')
+
+import torch  # noqa: E402
+
+from benchlib import paths  # noqa: E402
+from benchlib.scenarios import case, run_length  # noqa: E402
+
+
+def mmcv_api() -> types.SimpleNamespace:
+    import mmcv.runner
+    import mmcv.utils
+    return types.SimpleNamespace(
+        Runner=mmcv.runner.Runner, Hook=mmcv.runner.Hook,
+        get_logger=mmcv.utils.get_logger,
+        build_optimizer=mmcv.runner.build_optimizer)
+
+
+def mmengine_api() -> types.SimpleNamespace:
+    from mmengine.hooks import Hook
+    from mmengine.model import BaseModel
+    from mmengine.optim import OptimWrapper, OptimWrapperDict
+    from mmengine.runner import Runner
+    return types.SimpleNamespace(
+        Runner=Runner, Hook=Hook, BaseModel=BaseModel,
+        OptimWrapper=OptimWrapper, OptimWrapperDict=OptimWrapperDict)
+
+
+class SleepLedger:
+    """Stands in for the ``time`` module inside mmcv's runners.
+
+    ``skip=True`` (parity runs) turns mmcv's epoch-transition sleeps into
+    no-ops: they change no number and would add 2 s per epoch. ``skip=False``
+    (overhead runs) really sleeps; either way the requested seconds are
+    counted, so mmcv's real cost can be reported beside its loop overhead.
+    """
+
+    def __init__(self, skip: bool) -> None:
+        import time
+        self._time = time
+        self.skip = skip
+        self.requested = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.requested += seconds
+        if not self.skip:
+            self._time.sleep(seconds)
+
+    def __getattr__(self, name):
+        return getattr(self._time, name)
+
+
+def install_sleep_ledger(skip: bool) -> SleepLedger:
+    import mmcv.runner.epoch_based_runner as ebr
+    import mmcv.runner.iter_based_runner as ibr
+    ledger = SleepLedger(skip)
+    ebr.time = ibr.time = ledger
+    return ledger
+
+
+def build_for_import_timing(path: str, api) -> None:
+    """Build one runner on the tiny model (the import-timing subprocess)."""
+    from benchlib import overhead_jobs as oj
+    tiny = oj.WORKLOADS['tiny']
+    make = oj.old_style_path if path == 'mmcv' else oj.native_path
+    oj.build_with(make(api, tiny, f'import_{path}'))
+
+
+def versions() -> dict:
+    import mmcv
+    import mmengine
+    return dict(mmcv=mmcv.__version__, mmengine=mmengine.__version__,
+                torch=torch.__version__)
+
+
+def parity(args) -> dict:
+    import tempfile
+    torch.set_num_threads(1)
+    ledger = install_sleep_ledger(skip=True)
+    old, new = mmcv_api(), mmengine_api()
+    out = dict(versions=versions(), mmcv={}, mmengine={})
+    for key in args.cases.split(','):
+        setting, workload = case(*key.split('/'))
+        epochs, iters = run_length(workload, args.epochs_cap)
+        if setting.reference_gap:
+            for path in ('mmcv', 'mmengine'):
+                out[path][key] = dict(path=path,
+                                      skipped=setting.reference_gap)
+            continue
+        tag = f'ref_{setting.name}_{workload.scale}'
+        with tempfile.TemporaryDirectory() as tmp:
+            out['mmcv'][key] = paths.guarded(
+                'mmcv', paths.run_old_style, old, 'mmcv', workload, setting,
+                f'{tmp}/mmcv', f'{tag}_mmcv', epochs).to_json()
+            out['mmengine'][key] = paths.guarded(
+                'mmengine', paths.run_engine_cfg, new, 'mmengine', workload,
+                setting, f'{tmp}/mmengine', f'{tag}_mmengine', epochs,
+                iters).to_json()
+    out['mmcv_sleep_skipped_s'] = ledger.requested
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest='job', required=True)
+    p = sub.add_parser('parity')
+    p.add_argument('--cases', required=True)
+    p.add_argument('--epochs-cap', type=int, default=None)
+    p.add_argument('--out', required=True)
+    o = sub.add_parser('overhead')
+    from benchlib import overhead_jobs
+    overhead_jobs.add_arguments(o)
+    o.add_argument('--out', required=True)
+    args = parser.parse_args(argv)
+    if args.job == 'parity':
+        result = parity(args)
+    else:
+        result = overhead_jobs.reference(args, mmcv_api, mmengine_api,
+                                         install_sleep_ledger, versions)
+    with open(args.out, 'w') as f:
+        json.dump(result, f)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

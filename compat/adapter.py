@@ -1,0 +1,422 @@
+"""``compat.adapt``: run an MMCV-style model on the engine, untouched.
+
+A legacy model's ``train_step(data, optimizer)`` returns
+``dict(loss=..., log_vars=..., num_samples=...)`` and leaves the update to
+the runner's OptimizerHook; the engine calls ``train_step(data,
+optim_wrapper)`` and expects the model to update itself. ``adapt`` bridges
+the two without wrapping the model in another module: it gives the model's
+own object a class that puts :class:`LegacyModelAdapter` in front of the
+model's class and ``engine.model.BaseModel`` behind it. So
+
+- the parameter names, and therefore checkpoints, are exactly the legacy
+  ones (no ``module.`` prefix), and legacy checkpoints load as they are;
+- the model's sub-modules stay its direct children, which is what
+  ``MMSeparateDistributedDataParallel`` wraps one by one for GANs;
+- every method of the model (and of its legacy base classes) still wins
+  over BaseModel's, except the engine entry points listed below.
+
+The adapted model keeps the legacy loss semantics (the returned ``loss`` is
+back-propagated as is, never re-reduced by ``parse_losses``) and logs
+``log_vars`` weighted by ``num_samples`` exactly as mmcv's LogBuffer
+averages them: the message hub receives ``value * num_samples`` with count
+``num_samples``, so its windowed mean, ``sum(v*n) / sum(n)``, is the same
+float mmcv computed.
+"""
+import contextlib
+import inspect
+import operator
+from typing import Any, Dict, Optional
+
+import torch
+import torch.nn as nn
+
+from engine.logging import MessageHub
+from engine.model import BaseDataPreprocessor, BaseModel, is_model_wrapper
+from engine.optim import OptimWrapper, OptimWrapperDict
+from .optimizer_proxy import make_optimizer_proxy
+
+__all__ = ['adapt', 'is_adapted', 'LegacyModelAdapter', 'per_sample']
+
+_ENGINE_MODES = frozenset(('loss', 'predict', 'tensor'))
+_NO_CONTEXT = contextlib.nullcontext()
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + '...'
+
+
+def _weighted(value: Any, count: int) -> Any:
+    """``value * count`` in float64, as mmcv's ``np.array(values) * nums``.
+
+    Tensors stay tensors (the hub reads them at the log interval only); a
+    float32 tensor is widened first because numpy widened it too.
+    """
+    if type(value) is float or type(value) is int:
+        return value * count
+    if isinstance(value, torch.Tensor):
+        return value.detach().to(torch.float64) * count
+    return float(value) * count
+
+
+def per_sample(outputs: Any) -> list:
+    """Split a legacy ``val_step``/``test_step`` output into the per-sample
+    list the engine's evaluator expects.
+
+    - a list/tuple is taken as per-sample already;
+    - a tensor is split along its first dimension;
+    - a dict becomes one dict per sample: entries with the batch size as
+      their first dimension (or length) are sliced, the others (losses,
+      ``log_vars``, ``num_samples``) are shared by every sample of the batch
+      (the same objects, which lets a metric count each batch once);
+    - anything else is one result.
+    """
+    if isinstance(outputs, list):
+        return outputs
+    if isinstance(outputs, tuple):
+        return list(outputs)
+    if isinstance(outputs, torch.Tensor):
+        return list(outputs.unbind(0)) if outputs.dim() else [outputs]
+    if not isinstance(outputs, dict):
+        return [outputs]
+    size = outputs.get('num_samples')
+    if not isinstance(size, int):
+        size = next((v.shape[0] for v in outputs.values()
+                     if isinstance(v, torch.Tensor) and v.dim()), 1)
+
+    def batched(v: Any) -> bool:
+        if isinstance(v, torch.Tensor):
+            return v.dim() > 0 and v.shape[0] == size
+        return isinstance(v, (list, tuple)) and len(v) == size
+
+    sliced = [k for k, v in outputs.items() if batched(v)]
+    if not sliced:
+        return [outputs] * size
+    return [{
+        k: (v[i] if k in sliced else v)
+        for k, v in outputs.items()
+    } for i in range(size)]
+
+
+def _positional_count(func: Any) -> int:
+    """How many positional arguments ``func`` takes after ``self``
+    (a large number for ``*args``)."""
+    try:
+        params = list(inspect.signature(func).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return 99
+    count = 0
+    for p in params:
+        if p.kind == p.VAR_POSITIONAL:
+            return 99
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count
+
+
+class LegacyModelAdapter:
+    """The engine entry points of an adapted legacy model.
+
+    This is a mix-in: :func:`adapt` builds ``Adapted<Name>(LegacyModelAdapter,
+    <the model's class>, BaseModel)`` and switches the model to it. The
+    attributes it adds all start with ``_compat_``.
+    """
+
+    # Set per adapted class by _adapted_class().
+    _compat_legacy_cls: type
+    _compat_forward_takes_mode: bool
+    _compat_val_takes_optimizer: bool
+
+    # ------------------------------------------------------------- training
+    def train_step(self, data: Any, optim_wrapper: Any = None, **kwargs):
+        """Engine call (``optim_wrapper`` is an OptimWrapper): run the legacy
+        ``train_step`` with an optimizer proxy, update through the wrapper
+        (unless the model stepped itself) and log ``log_vars``.
+
+        Legacy call (a torch optimizer, a dict of them or None): the
+        model's own ``train_step``, unchanged, so the adapted model still
+        runs on a legacy runner.
+        """
+        legacy_step = self._compat_legacy_cls.train_step
+        if not isinstance(optim_wrapper, OptimWrapper):
+            return legacy_step(self, data, optim_wrapper, **kwargs)
+        proxy = self._compat_proxy(optim_wrapper)
+        steps_before = proxy.steps
+        context = _NO_CONTEXT if isinstance(
+            optim_wrapper, OptimWrapperDict) else optim_wrapper.optim_context(
+                self)
+        with context:
+            data = self.data_preprocessor(data, True)
+            outputs = legacy_step(self, data, proxy, **kwargs)
+        self._compat_check_outputs(outputs, 'train_step')
+        self._compat_last_outputs = outputs
+        if not self._compat_update_params:
+            return outputs
+        if proxy.steps == steps_before:
+            loss = self._compat_loss(outputs, 'train_step')
+            if isinstance(optim_wrapper, OptimWrapperDict):
+                raise TypeError(
+                    f'{self._compat_name()}.train_step returned a loss without '
+                    'stepping its optimizers, but the run has several '
+                    f'optimizers ({list(optim_wrapper.keys())}): a model with '
+                    'several optimizers must update each itself, as with '
+                    'mmcv\'s optimizer_config=None')
+            optim_wrapper.update_params(loss)
+        self._compat_log(outputs)
+        return {}
+
+    # The data-parallel wrapper's path: forward(mode='loss') through DDP,
+    # then parse_losses, then optim_wrapper.update_params.
+    def forward(self, *args, **kwargs):
+        mode = kwargs.get('mode')
+        if mode not in _ENGINE_MODES or self._compat_forward_takes_mode:
+            return self._compat_legacy_cls.forward(self, *args, **kwargs)
+        kwargs.pop('mode')
+        if args and kwargs:
+            raise TypeError(
+                f'{self._compat_name()}: an adapted model is called with the '
+                'batch as positional arguments or as keyword arguments, not '
+                'both')
+        data = kwargs if kwargs else list(args)
+        if mode == 'tensor':
+            return self._compat_legacy_cls.forward(self, *args, **kwargs)
+        if mode == 'predict':
+            return per_sample(self._compat_val_outputs(data, 'val_step'))
+        outputs = self._compat_legacy_cls.train_step(self, data, None)
+        self._compat_check_outputs(outputs, 'train_step')
+        self._compat_last_outputs = outputs
+        self._compat_pending = outputs
+        return outputs
+
+    def parse_losses(self, losses: Any):
+        """For the output of ``forward(mode='loss')``: the legacy ``loss``
+        as is (and ``log_vars`` logged); anything else goes to the model's
+        own (or BaseModel's) ``parse_losses``."""
+        if losses is not None and losses is self.__dict__.get(
+                '_compat_pending'):
+            self._compat_pending = None
+            loss = self._compat_loss(losses, 'train_step')
+            self._compat_log(losses)
+            return loss, {}
+        return super().parse_losses(losses)
+
+    # ----------------------------------------------------------- evaluation
+    def val_step(self, data: Any, *args, **kwargs):
+        """Engine call: the legacy ``val_step`` output as a per-sample list.
+        With extra arguments (a legacy runner passing its optimizer), the
+        model's own ``val_step``."""
+        if args or kwargs:
+            return self._compat_legacy_cls.val_step(self, data, *args,
+                                                    **kwargs)
+        return per_sample(self._compat_val_outputs(data, 'val_step'))
+
+    def test_step(self, data: Any, *args, **kwargs):
+        """The legacy ``test_step`` if the model has one, else ``val_step``,
+        as a per-sample list."""
+        legacy_test = getattr(self._compat_legacy_cls, 'test_step', None)
+        if args or kwargs:
+            return legacy_test(self, data, *args, **kwargs)
+        name = 'test_step' if legacy_test is not None else 'val_step'
+        return per_sample(self._compat_val_outputs(data, name))
+
+    # -------------------------------------------------------------- helpers
+    def _compat_name(self) -> str:
+        return self._compat_legacy_cls.__name__
+
+    def _compat_proxy(self, optim_wrapper: Any) -> Any:
+        cached = self.__dict__.get('_compat_proxy_cache')
+        if cached is None or cached[0] is not optim_wrapper:
+            cached = (optim_wrapper,
+                      make_optimizer_proxy(optim_wrapper, self._compat_name()))
+            self._compat_proxy_cache = cached
+        return cached[1]
+
+    def _compat_val_outputs(self, data: Any, method: str) -> Any:
+        data = self.data_preprocessor(data, False)
+        func = getattr(self._compat_legacy_cls, method)
+        if method == 'val_step' and self._compat_val_takes_optimizer:
+            cached = self.__dict__.get('_compat_proxy_cache')
+            # mmcv's EpochBasedRunner passed its optimizer to val_step too
+            outputs = func(self, data, cached[1] if cached else None)
+        else:
+            outputs = func(self, data)
+        self._compat_last_outputs = outputs
+        return outputs
+
+    def _compat_check_outputs(self, outputs: Any, method: str) -> None:
+        if not isinstance(outputs, dict):
+            raise TypeError(
+                f'{self._compat_name()}.{method} must return a dict such as '
+                'dict(loss=..., log_vars=..., num_samples=...), but returned '
+                f'a {type(outputs).__name__}: {_describe(outputs)}')
+
+    def _compat_loss(self, outputs: dict, method: str) -> torch.Tensor:
+        if 'loss' not in outputs:
+            raise KeyError(
+                f'{self._compat_name()}.{method} returned no "loss" (keys: '
+                f'{list(outputs)}) and did not step its optimizer, so there '
+                'is nothing to update the parameters with. Return '
+                'dict(loss=..., log_vars=..., num_samples=...), or call '
+                'optimizer.step() in train_step for a self-optimizing model')
+        loss = outputs['loss']
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            what = (f'a tensor of shape {tuple(loss.shape)}' if isinstance(
+                loss, torch.Tensor) else f'a {type(loss).__name__}: '
+                    f'{_describe(loss)}')
+            raise ValueError(
+                f'{self._compat_name()}.{method} returned "loss" as {what}; '
+                'it must be a scalar tensor (reduce it in the model, as the '
+                'legacy runner back-propagated it as is)')
+        return loss
+
+    def _compat_log(self, outputs: dict) -> None:
+        """Weighted ``log_vars`` into the message hub (see module doc)."""
+        log_vars = outputs.get('log_vars')
+        if not log_vars:
+            return
+        if 'num_samples' not in outputs:
+            raise KeyError(
+                f'{self._compat_name()}.train_step returned log_vars but no '
+                '"num_samples"; the legacy runner needed it to weight the '
+                'logged averages')
+        try:
+            count = operator.index(outputs['num_samples'])
+        except TypeError:
+            raise TypeError(
+                f'{self._compat_name()}.train_step returned num_samples='
+                f'{_describe(outputs["num_samples"])}; it must be an int'
+            ) from None
+        hub = MessageHub.get_current_instance()
+        keys = self._compat_log_keys
+        for name, value in log_vars.items():
+            key = keys.get(name)
+            if key is None:
+                key = keys[name] = f'train/{name}'
+            hub.update_scalar(key, _weighted(value, count), count)
+
+    def __reduce_ex__(self, protocol: int):
+        # The adapted class is made at run time; rebuild it from the legacy
+        # class so that deepcopy (EMA) and pickling work.
+        state = {
+            k: v
+            for k, v in self.__getstate__().items() if k not in _TRANSIENT
+        }
+        return (_new_adapted, (self._compat_legacy_cls, ), state)
+
+
+# Per-run references (the optimizer wrapper, the last batch's outputs) that a
+# copy of the model must not drag along: an EMA copy would otherwise
+# deep-copy the whole optimizer.
+_TRANSIENT = frozenset(
+    ('_compat_proxy_cache', '_compat_last_outputs', '_compat_pending'))
+
+
+def _new_adapted(legacy_cls: type) -> nn.Module:
+    model = object.__new__(_adapted_class(legacy_cls))
+    model.__dict__.update(_compat_last_outputs=None, _compat_pending=None)
+    return model
+
+
+_ADAPTED_CLASSES: Dict[type, type] = {}
+
+
+def _takes_mode(forward: Any) -> bool:
+    try:
+        return 'mode' in inspect.signature(forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _adapted_class(cls: type) -> type:
+    adapted = _ADAPTED_CLASSES.get(cls)
+    if adapted is None:
+        adapted = type(
+            f'Adapted{cls.__name__}', (LegacyModelAdapter, cls, BaseModel), {
+                '__module__': cls.__module__,
+                '__qualname__': f'Adapted{cls.__qualname__}',
+                '_compat_legacy_cls': cls,
+                '_compat_forward_takes_mode': _takes_mode(cls.forward),
+                '_compat_val_takes_optimizer': _positional_count(
+                    getattr(cls, 'val_step', None)) >= 2,
+            })
+        _ADAPTED_CLASSES[cls] = adapted
+    return adapted
+
+
+def is_adapted(model: Any) -> bool:
+    """Whether ``model`` (or the model inside a wrapper) went through
+    :func:`adapt`."""
+    while is_model_wrapper(model) or isinstance(
+            model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+        model = model.module
+    return isinstance(model, LegacyModelAdapter)
+
+
+def adapt(model: nn.Module,
+          update_params: bool = True,
+          data_preprocessor: Optional[nn.Module] = None) -> nn.Module:
+    """Make a legacy (MMCV-style) model trainable by ``engine.runner.Runner``.
+
+    The model object itself is adapted (its class gains the engine entry
+    points, see the module docstring) and returned; a model inside a
+    data-parallel wrapper (legacy or engine) is adapted in place and the
+    wrapper returned. Adapting twice is a no-op.
+
+    Args:
+        model: an ``nn.Module`` whose ``train_step(data, optimizer)`` returns
+            ``dict(loss=..., log_vars=..., num_samples=...)``.
+        update_params: True (default): ``train_step(data, optim_wrapper)``
+            updates the parameters with the returned ``loss`` (unless the
+            model stepped its optimizer itself) and logs ``log_vars``; it
+            returns an empty dict. False: it returns the legacy output dict
+            untouched, leaving the update and the logging to the caller
+            (``legacy``'s OptimizerHook family uses this, so a user's
+            overriding OptimizerHook keeps running).
+        data_preprocessor: moves each batch to the model's device before
+            ``train_step``; a ``BaseDataPreprocessor`` by default.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module`` with a ``train_step``, or
+            is already a native engine model.
+    """
+    if not isinstance(update_params, bool):
+        raise TypeError('adapt(update_params=...) must be a bool, got '
+                        f'{type(update_params).__name__}')
+    if is_model_wrapper(model) or isinstance(
+            model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+        adapt(model.module, update_params, data_preprocessor)
+        return model
+    if not isinstance(model, nn.Module):
+        raise TypeError('adapt() expects a legacy model (an nn.Module with '
+                        f'train_step), got a {type(model).__name__}')
+    if isinstance(model, LegacyModelAdapter):
+        model._compat_update_params = update_params
+        return model
+    if isinstance(model, BaseModel):
+        raise TypeError(
+            f'{type(model).__name__} is already an engine BaseModel; pass it '
+            'to the Runner directly instead of through compat.adapt')
+    if not callable(getattr(model, 'train_step', None)):
+        raise TypeError(
+            f'{type(model).__name__} has no train_step(data, optimizer), so '
+            'it is not a legacy (MMCV-style) model that adapt() can run')
+    if data_preprocessor is None:
+        data_preprocessor = BaseDataPreprocessor()
+    elif not isinstance(data_preprocessor, nn.Module):
+        raise TypeError('adapt(data_preprocessor=...) must be an nn.Module, '
+                        f'got {type(data_preprocessor).__name__}')
+    device = next((p.device for p in model.parameters()), None)
+    model.__class__ = _adapted_class(type(model))
+    model._compat_update_params = update_params
+    model._compat_last_outputs = None
+    model._compat_pending = None
+    model._compat_log_keys = {}
+    # BaseModule/BaseModel attributes their __init__ would have set.
+    if not hasattr(model, 'init_cfg'):
+        model.init_cfg = None
+    if not hasattr(model, '_is_init'):
+        model._is_init = False
+    model.data_preprocessor = data_preprocessor
+    if device is not None:
+        data_preprocessor.to(device)
+    return model

@@ -1,0 +1,204 @@
+"""``BaseModel``: the model side of a training step (preprocess, forward,
+parse the losses, update through the optimizer wrapper)."""
+from abc import abstractmethod
+from collections.abc import Mapping
+from typing import Any, Dict, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+
+from engine.registry import MODELS
+from .base_module import BaseModule
+from .data_preprocessor import BaseDataPreprocessor
+
+Tensor = torch.Tensor
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite.
+
+    Raised by ``engine.hooks.NonFiniteLossHook``, which checks the losses of
+    past iterations in one batch at its interval instead of synchronizing
+    with the device on every iteration.
+
+    Attributes:
+        losses: the loss values (floats) of the first bad iteration.
+        iteration: that iteration, 1-based as in the log; None if unknown.
+        epoch: its epoch, 1-based; None if unknown.
+    """
+
+    def __init__(self,
+                 losses: Dict[str, float],
+                 iteration: Optional[int] = None,
+                 epoch: Optional[int] = None):
+        self.losses = dict(losses)
+        self.iteration = iteration
+        self.epoch = epoch
+        where = []
+        if iteration is not None:
+            where.append(f'iteration {iteration}')
+        if epoch is not None:
+            where.append(f'epoch {epoch}')
+        values = ', '.join(f'{k}={v}' for k, v in self.losses.items())
+        super().__init__(
+            f"Non-finite loss at {' of '.join(where) or 'an iteration'}: "
+            f'{values}. Training stopped; lower the learning rate, enable '
+            'gradient clipping or check the data of that iteration.')
+
+
+def _loss_value_error(model: nn.Module, name: str, value: Any) -> TypeError:
+    return TypeError(
+        f'{type(model).__name__}.forward(mode="loss") must return a dict of '
+        f'loss tensors (or lists of tensors), but {name!r} is a '
+        f'{type(value).__name__}')
+
+
+class BaseModel(BaseModule):
+    """Base class of models trained by the engine: subclasses implement
+    ``forward(inputs, data_samples=None, mode='tensor')`` with the modes
+
+    - ``'loss'``: a dict of loss tensors (or lists of them) for training,
+    - ``'predict'``: a list of predictions, one per sample, for evaluation,
+    - ``'tensor'``: raw network outputs.
+
+    Args:
+        data_preprocessor: a module or a config dict (built from ``MODELS``);
+            None means :class:`BaseDataPreprocessor`.
+        init_cfg: see :class:`BaseModule`.
+    """
+
+    def __init__(self,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg)
+        if data_preprocessor is None:
+            self.data_preprocessor = BaseDataPreprocessor()
+        elif isinstance(data_preprocessor, nn.Module):
+            self.data_preprocessor = data_preprocessor
+        elif isinstance(data_preprocessor, dict):
+            self.data_preprocessor = MODELS.build(data_preprocessor)
+        else:
+            raise TypeError('data_preprocessor should be a dict or an '
+                            'nn.Module, but got '
+                            f'{type(data_preprocessor).__name__}')
+
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper) -> Dict[str, Tensor]:
+        """Preprocess ``data``, compute the losses, update the parameters
+        through ``optim_wrapper`` and return the detached losses to log."""
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+        parsed_losses, log_vars = self.parse_losses(losses)
+        optim_wrapper.update_params(parsed_losses)
+        return log_vars
+
+    def val_step(self, data: Union[dict, tuple, list]) -> list:
+        """Predictions for ``data``, handed to the evaluator."""
+        data = self.data_preprocessor(data, False)
+        return self._run_forward(data, mode='predict')
+
+    def test_step(self, data: Union[dict, tuple, list]) -> list:
+        """Predictions for ``data`` (same as :meth:`val_step`)."""
+        data = self.data_preprocessor(data, False)
+        return self._run_forward(data, mode='predict')
+
+    def parse_losses(
+        self, losses: Dict[str, Any]
+    ) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """Reduce the raw losses to the tensor to back-propagate and the
+        values to log.
+
+        Each entry is reduced by its mean (a list of tensors by the sum of
+        their means); the entries whose key contains ``'loss'`` are summed
+        into the total. ``log_vars`` starts with ``'loss'`` (the total,
+        unless the model returned its own ``'loss'`` entry, which then takes
+        that place) followed by every entry, all detached so that logging
+        them later keeps no graph alive and forces no device sync now.
+
+        The numbers are mmengine's: a 0-dim floating-point tensor is its own
+        mean and ``0 + x`` is ``x``, so those two no-op kernels are skipped.
+        """
+        if not isinstance(losses, Mapping):
+            raise TypeError(
+                f'{type(self).__name__}.forward(mode="loss") must return a '
+                f'dict of loss tensors, but returned {type(losses).__name__}')
+        reduced = []
+        total = None
+        for name, value in losses.items():
+            if isinstance(value, Tensor):
+                if value.ndim == 0 and value.is_floating_point():
+                    mean = value
+                elif value.is_floating_point() or value.is_complex():
+                    mean = value.mean()
+                else:
+                    raise TypeError(
+                        f'{type(self).__name__}.forward(mode="loss") returned '
+                        f'{name!r} as a {value.dtype} tensor; losses must be '
+                        'floating-point tensors')
+            elif isinstance(value, list) and all(
+                    isinstance(item, Tensor) for item in value):
+                mean = sum(item.mean() for item in value)
+            else:
+                raise _loss_value_error(self, name, value)
+            if 'loss' in name:
+                total = mean if total is None else total + mean
+            reduced.append((name, mean))
+        if total is None:
+            raise ValueError(
+                f'{type(self).__name__}.forward(mode="loss") returned no '
+                f'entry whose key contains "loss" (keys: {list(losses)}), so '
+                'there is nothing to optimize')
+        log_vars = {'loss': _detached(total)}
+        for name, mean in reduced:
+            log_vars[name] = _detached(mean)
+        return total, log_vars
+
+    def _run_forward(self, data: Union[dict, tuple, list],
+                     mode: str) -> Union[Dict[str, Tensor], list]:
+        """Call the model with ``data`` unpacked: a dict as keyword
+        arguments, a list or tuple as positional ones."""
+        if isinstance(data, dict):
+            return self(**data, mode=mode)
+        if isinstance(data, (list, tuple)):
+            return self(*data, mode=mode)
+        raise TypeError('the data preprocessor should return a dict, list or '
+                        f'tuple, but returned {type(data).__name__}')
+
+    @abstractmethod
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[list] = None,
+                mode: str = 'tensor') -> Union[Dict[str, Tensor], list]:
+        """Losses (``'loss'``), predictions (``'predict'``) or raw outputs
+        (``'tensor'``) for a preprocessed batch."""
+
+    # --- keep the data preprocessor's device in step with the model --------
+    def to(self, *args, **kwargs) -> nn.Module:
+        device = torch._C._nn._parse_to(*args, **kwargs)[0]
+        if device is not None:
+            self._set_device(torch.device(device))
+        return super().to(*args, **kwargs)
+
+    def cuda(self,
+             device: Optional[Union[int, str, torch.device]] = None
+             ) -> nn.Module:
+        if device is None or isinstance(device, int):
+            device = torch.device('cuda', index=device)
+        self._set_device(torch.device(device))
+        return super().cuda(device)
+
+    def cpu(self) -> nn.Module:
+        self._set_device(torch.device('cpu'))
+        return super().cpu()
+
+    def _set_device(self, device: torch.device) -> None:
+        for module in self.modules():
+            if isinstance(module, BaseDataPreprocessor):
+                module._device = device
+
+
+def _detached(value: Any) -> Any:
+    if isinstance(value, Tensor) and value.requires_grad:
+        return value.detach()
+    return value

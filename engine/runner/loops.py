@@ -1,0 +1,566 @@
+"""Training, validation and test loops (mmengine's, registered in ``LOOPS``).
+
+Besides mmengine's behaviour, the training loops know exactly where they are
+in their data: which pass over the dataloader, how many batches of it were
+served, and the random-generator states at the start of that pass. A
+checkpoint stores this, and a resumed run re-opens the same pass with the
+same generator states and starts the sampler at the next batch. Skipped
+batches are never loaded: only their indices are drawn from the sampler
+(see :func:`iterate_from`), so resuming after a million iterations costs
+index arithmetic, not a million batch loads.
+"""
+import bisect
+import collections
+import copy
+import itertools
+import logging
+from abc import ABCMeta, abstractmethod
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from engine.registry import LOOPS
+from .randomness import get_rng_state, set_rng_state
+
+
+def _log(msg: str, level: int = logging.INFO) -> None:
+    from engine.logging import print_log
+    print_log(msg, logger='current', level=level)
+
+
+def _check_count(value: Any, name: str, owner: str) -> int:
+    """Counts such as max_epochs must be whole numbers; 3.0 is accepted as
+    mmengine does, 2.5 or '3' is an error naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            int(value) != value:
+        raise TypeError(f'{owner}: {name} must be an integer, but got '
+                        f'{type(value).__name__}: {value!r}')
+    if value < 0:
+        raise ValueError(f'{owner}: {name} must be >= 0, but got {value}')
+    return int(value)
+
+
+def calc_dynamic_intervals(
+    start_interval: int,
+    dynamic_interval_list: Optional[List[Tuple[int, int]]] = None
+) -> Tuple[List[int], List[int]]:
+    """Milestones and the interval valid from each (the first from 0)."""
+    milestones, intervals = [0], [start_interval]
+    for item in dynamic_interval_list or []:
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            raise TypeError('dynamic_intervals must be a list of '
+                            f'(milestone, interval) pairs, but got {item!r}')
+        milestones.append(item[0])
+        intervals.append(item[1])
+    return milestones, intervals
+
+
+# ------------------------------------------------------------ data position
+class _SkipFirst:
+    """A (batch) sampler whose iteration starts ``n`` items later; the
+    skipped items are index lists only, nothing is loaded."""
+
+    def __init__(self, inner: Any, n: int) -> None:
+        self.inner = inner
+        self.n = n
+
+    def __iter__(self) -> Iterator:
+        it = iter(self.inner)
+        collections.deque(itertools.islice(it, self.n), maxlen=0)
+        return it
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+
+def iterate_from(loader: Any, skip: int) -> Iterator:
+    """An iterator over ``loader`` that starts at batch ``skip``.
+
+    For a map-style ``DataLoader`` the skip happens in a shallow copy whose
+    (batch) sampler begins ``skip`` index lists later, so workers never load
+    the skipped batches. Anything else (an iterable dataset, a plain list of
+    batches) can only be replayed.
+    """
+    if skip <= 0:
+        return iter(loader)
+    if isinstance(loader, DataLoader) and \
+            not isinstance(loader.dataset, IterableDataset):
+        view = copy.copy(loader)
+        view.__dict__['_iterator'] = None
+        name = 'batch_sampler' if loader.batch_sampler is not None \
+            else 'sampler'
+        view.__dict__[name] = _SkipFirst(getattr(loader, name), skip)
+        return iter(view)
+    _log(f'{type(loader).__name__} has no sampler to start at batch {skip}; '
+         'replaying the skipped batches', logging.WARNING)
+    it = iter(loader)
+    collections.deque(itertools.islice(it, skip), maxlen=0)
+    return it
+
+
+def _index_source(loader: Any) -> Any:
+    """What yields one index list per batch, or None (iterable datasets)."""
+    if isinstance(loader, DataLoader) and \
+            not isinstance(loader.dataset, IterableDataset):
+        return loader.batch_sampler if loader.batch_sampler is not None \
+            else loader.sampler
+    return None
+
+
+def set_sampler_epoch(loader: Any, epoch: int) -> None:
+    """Tell the loader's sampler which pass begins (DefaultSampler and
+    DistributedSampler reshuffle by epoch)."""
+    sampler = getattr(loader, 'sampler', None)
+    if not hasattr(sampler, 'set_epoch'):
+        sampler = getattr(getattr(loader, 'batch_sampler', None), 'sampler',
+                          None)
+    if hasattr(sampler, 'set_epoch'):
+        sampler.set_epoch(epoch)
+
+
+class DataCursor:
+    """Iterates one pass of a loader and remembers its position: the pass
+    number, the batches served so far, and the generator states at the pass
+    start (which decided its shuffling and the workers' seeds)."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.pass_index = 0
+        self.served = 0
+        self.rng: Optional[dict] = None
+        self._it: Optional[Iterator] = None
+
+    def open(self,
+             pass_index: int,
+             skip: int = 0,
+             rng: Optional[dict] = None) -> 'DataCursor':
+        """Start pass ``pass_index`` at batch ``skip``; with ``rng`` given
+        (on resume) the pass is opened under those generator states and the
+        current ones are put back afterwards."""
+        current = get_rng_state() if rng is not None else None
+        if rng is not None:
+            set_rng_state(rng)
+        self.rng = get_rng_state()
+        self._it = iterate_from(self.loader, skip)
+        if current is not None:
+            set_rng_state(current)
+        self.pass_index = pass_index
+        self.served = skip
+        return self
+
+    def __iter__(self) -> 'DataCursor':
+        return self
+
+    def __next__(self) -> Any:
+        batch = next(self._it)
+        self.served += 1
+        return batch
+
+    def state(self) -> dict:
+        return dict(
+            pass_index=self.pass_index, served=self.served, pass_rng=self.rng)
+
+
+class _InfiniteDataloaderIterator:
+    """Endless batches for iteration-based training: a new pass starts
+    whenever the loader is exhausted, with the sampler told the new epoch.
+
+    Unlike mmengine there is no two-second sleep between passes.
+    """
+
+    def __init__(self, dataloader: Any) -> None:
+        self._dataloader = dataloader
+        self.cursor = DataCursor(dataloader).open(0)
+        self._warned = False
+
+    @property
+    def _epoch(self) -> int:
+        return self.cursor.pass_index
+
+    def __iter__(self) -> '_InfiniteDataloaderIterator':
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return next(self.cursor)
+        except StopIteration:
+            pass
+        if not self._warned:
+            self._warned = True
+            _log('The dataloader was exhausted and is restarted; an '
+                 'InfiniteSampler avoids restarting its workers every pass.',
+                 logging.INFO)
+        epoch = self.cursor.pass_index + 1
+        set_sampler_epoch(self._dataloader, epoch)
+        self.cursor.open(epoch)
+        return next(self.cursor)
+
+    def seek(self, pass_index: int, served: int,
+             pass_rng: Optional[dict]) -> None:
+        """Continue inside pass ``pass_index`` after ``served`` batches."""
+        if pass_index > 0:
+            set_sampler_epoch(self._dataloader, pass_index)
+        self.cursor.open(pass_index, served, pass_rng)
+
+
+def _locate(loader: Any, iters_done: int) -> Tuple[int, int]:
+    """(pass, batches served in it) after ``iters_done`` batches from the
+    start, found by drawing index lists only. Used for checkpoints that do
+    not record their data position (older or foreign ones)."""
+    source = _index_source(loader)
+    if source is None:
+        return 0, iters_done
+    pass_index, remaining = 0, iters_done
+    while remaining > 0:
+        if pass_index > 0:
+            set_sampler_epoch(loader, pass_index)
+        drawn = sum(1 for _ in itertools.islice(iter(source), remaining))
+        if drawn == remaining:
+            return pass_index, remaining
+        if drawn == 0:  # an empty loader: nothing to skip
+            break
+        remaining -= drawn
+        pass_index += 1
+    return pass_index, 0
+
+
+# ------------------------------------------------------------------ loops
+class BaseLoop(metaclass=ABCMeta):
+    """A loop over one dataloader; a config dict is built into a loader with
+    the runner's seed."""
+
+    def __init__(self, runner: Any, dataloader: Union[DataLoader,
+                                                      Dict]) -> None:
+        self._runner = runner
+        if dataloader is None:
+            raise ValueError(f'{type(self).__name__} needs a dataloader but '
+                             'got None; give the Runner the matching '
+                             '*_dataloader argument')
+        if isinstance(dataloader, dict):
+            diff_rank_seed = runner._randomness_cfg.get(
+                'diff_rank_seed', False)
+            self.dataloader = runner.build_dataloader(
+                dataloader, seed=runner.seed, diff_rank_seed=diff_rank_seed)
+        else:
+            self.dataloader = dataloader
+
+    @property
+    def runner(self) -> Any:
+        return self._runner
+
+    @abstractmethod
+    def run(self) -> Any:
+        """Execute the loop."""
+
+    def _share_dataset_meta(self, evaluator: Any = None) -> None:
+        meta = getattr(
+            getattr(self.dataloader, 'dataset', None), 'metainfo', None)
+        if meta is None:
+            return
+        if evaluator is not None:
+            evaluator.dataset_meta = meta
+        visualizer = getattr(self._runner, 'visualizer', None)
+        if visualizer is not None and hasattr(visualizer, 'dataset_meta'):
+            visualizer.dataset_meta = meta
+
+
+class _TrainLoop(BaseLoop):
+    """What both training loops share: counters, validation schedule and the
+    data position that goes into checkpoints."""
+
+    def __init__(self, runner: Any, dataloader: Any, val_begin: int,
+                 val_interval: int,
+                 dynamic_intervals: Optional[List[Tuple[int, int]]]) -> None:
+        super().__init__(runner, dataloader)
+        self._epoch = 0
+        self._iter = 0
+        self.val_begin = val_begin
+        self.val_interval = val_interval
+        self.stop_training = False  # set by EarlyStoppingHook
+        self.dynamic_milestones, self.dynamic_intervals = \
+            calc_dynamic_intervals(val_interval, dynamic_intervals)
+        self._validating = False
+        self._resume_state: Optional[dict] = None
+        self._share_dataset_meta()
+
+    @property
+    def max_epochs(self) -> int:
+        return self._max_epochs
+
+    @property
+    def max_iters(self) -> int:
+        return self._max_iters
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    @property
+    def iter(self) -> int:
+        return self._iter
+
+    def _decide_current_val_interval(self, progress: int) -> None:
+        step = bisect.bisect(self.dynamic_milestones, progress + 1)
+        self.val_interval = self.dynamic_intervals[step - 1]
+
+    def _should_validate(self, progress: int, last: int) -> bool:
+        return (self._runner.val_loop is not None
+                and progress >= self.val_begin
+                and (progress % self.val_interval == 0 or progress == last))
+
+    def _validate(self) -> None:
+        self._validating = True
+        try:
+            self._runner.val_loop.run()
+        finally:
+            self._validating = False
+
+    @abstractmethod
+    def _cursor(self) -> DataCursor:
+        """The cursor of the pass being trained on."""
+
+    def state_dict(self) -> dict:
+        """Data position for a checkpoint (see the module docstring); also
+        whether it was taken during validation, which decides whether a
+        resumed run validates first (see :meth:`_finish_resume`)."""
+        state = self._cursor().state()
+        state['stage'] = 'val' if self._validating else 'train'
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Remember a checkpoint's data position and generator states; they
+        are applied when :meth:`run` reaches the point they were taken at."""
+        self._resume_state = dict(state)
+
+    def _finish_resume(self, progress: int, last: int,
+                       at_boundary: bool) -> None:
+        """Put back the generator states of the checkpoint and, when the
+        uninterrupted run validated right after saving it, validate now: the
+        validation draws random numbers (at least the loader's base seed), so
+        skipping it would make the continued run differ."""
+        state, self._resume_state = self._resume_state, None
+        if state.get('rng') is None:
+            return
+        set_rng_state(state['rng'])
+        if state.get('stage', 'train') == 'train' and at_boundary and \
+                progress < last:
+            self._decide_current_val_interval(progress)
+            if self._should_validate(progress, last):
+                self._validate()
+
+
+@LOOPS.register_module()
+class EpochBasedTrainLoop(_TrainLoop):
+    """Train ``max_epochs`` passes over the dataloader, validating every
+    ``val_interval`` epochs from epoch ``val_begin``."""
+
+    def __init__(self,
+                 runner: Any,
+                 dataloader: Union[DataLoader, Dict],
+                 max_epochs: int,
+                 val_begin: int = 1,
+                 val_interval: int = 1,
+                 dynamic_intervals: Optional[List[Tuple[int, int]]] = None
+                 ) -> None:
+        self._max_epochs = _check_count(max_epochs, 'max_epochs',
+                                        'EpochBasedTrainLoop')
+        super().__init__(runner, dataloader, val_begin, val_interval,
+                         dynamic_intervals)
+        self._max_iters = self._max_epochs * len(self.dataloader)
+        self._data = DataCursor(self.dataloader)
+
+    def _cursor(self) -> DataCursor:
+        return self._data
+
+    def run(self) -> torch.nn.Module:
+        self._runner.call_hook('before_train')
+        skip, pass_rng = 0, None
+        if self._resume_state is not None:
+            state = self._resume_state
+            if state.get('pass_index') == self._epoch and \
+                    0 < state.get('served', 0) < len(self.dataloader):
+                skip, pass_rng = state['served'], state.get('pass_rng')
+            self._finish_resume(self._epoch, self._max_epochs, skip == 0)
+        while self._epoch < self._max_epochs and not self.stop_training:
+            self.run_epoch(skip, pass_rng)
+            skip, pass_rng = 0, None
+            self._decide_current_val_interval(self._epoch)
+            if self._should_validate(self._epoch, self._max_epochs):
+                self._validate()
+        self._runner.call_hook('after_train')
+        return self._runner.model
+
+    def run_epoch(self, skip: int = 0, pass_rng: Optional[dict] = None) -> None:
+        """One pass over the data (from batch ``skip`` after a resume)."""
+        runner = self._runner
+        runner.call_hook('before_train_epoch')
+        runner.model.train()
+        for idx, data_batch in enumerate(
+                self._data.open(self._epoch, skip, pass_rng), skip):
+            self.run_iter(idx, data_batch)
+        runner.call_hook('after_train_epoch')
+        self._epoch += 1
+
+    def run_iter(self, idx: int, data_batch: Any) -> None:
+        runner = self._runner
+        runner.call_hook(
+            'before_train_iter', batch_idx=idx, data_batch=data_batch)
+        outputs = runner.model.train_step(
+            data_batch, optim_wrapper=runner.optim_wrapper)
+        runner.call_hook(
+            'after_train_iter',
+            batch_idx=idx,
+            data_batch=data_batch,
+            outputs=outputs)
+        self._iter += 1
+
+
+@LOOPS.register_module()
+class IterBasedTrainLoop(_TrainLoop):
+    """Train ``max_iters`` iterations, restarting the dataloader as needed;
+    the whole run counts as one epoch, as in mmengine."""
+
+    def __init__(self,
+                 runner: Any,
+                 dataloader: Union[DataLoader, Dict],
+                 max_iters: int,
+                 val_begin: int = 1,
+                 val_interval: int = 1000,
+                 dynamic_intervals: Optional[List[Tuple[int, int]]] = None
+                 ) -> None:
+        self._max_iters = _check_count(max_iters, 'max_iters',
+                                       'IterBasedTrainLoop')
+        super().__init__(runner, dataloader, val_begin, val_interval,
+                         dynamic_intervals)
+        self._max_epochs = 1
+        # Opened here, as mmengine does, so the loader draws its base seed
+        # at the same point of the random stream.
+        self.dataloader_iterator = _InfiniteDataloaderIterator(
+            self.dataloader)
+
+    def _cursor(self) -> DataCursor:
+        return self.dataloader_iterator.cursor
+
+    def _seek(self) -> None:
+        state = self._resume_state
+        if 'pass_index' in state:
+            pass_index, served = state['pass_index'], state['served']
+            pass_rng = state.get('pass_rng')
+        else:
+            pass_index, served = _locate(self.dataloader, self._iter)
+            pass_rng = None
+        _log(f'Resuming at iteration {self._iter}: pass {pass_index} of the '
+             f'dataloader, batch {served} (skipped by index, not loaded)')
+        self.dataloader_iterator.seek(pass_index, served, pass_rng)
+
+    def run(self) -> torch.nn.Module:
+        runner = self._runner
+        runner.call_hook('before_train')
+        runner.call_hook('before_train_epoch')
+        if self._resume_state is not None:
+            self._seek()
+            self._finish_resume(self._iter, self._max_iters, True)
+        dynamic = len(self.dynamic_milestones) > 1
+        has_val = runner.val_loop is not None
+        model, data = runner.model, self.dataloader_iterator
+        while self._iter < self._max_iters and not self.stop_training:
+            model.train()
+            self.run_iter(next(data))
+            if dynamic:
+                self._decide_current_val_interval(self._iter)
+            if has_val and self._iter >= self.val_begin and (
+                    self._iter % self.val_interval == 0
+                    or self._iter == self._max_iters):
+                self._validate()
+        runner.call_hook('after_train_epoch')
+        runner.call_hook('after_train')
+        return runner.model
+
+    def run_iter(self, data_batch: Any) -> None:
+        runner = self._runner
+        runner.call_hook(
+            'before_train_iter', batch_idx=self._iter, data_batch=data_batch)
+        outputs = runner.model.train_step(
+            data_batch, optim_wrapper=runner.optim_wrapper)
+        runner.call_hook(
+            'after_train_iter',
+            batch_idx=self._iter,
+            data_batch=data_batch,
+            outputs=outputs)
+        self._iter += 1
+
+
+def _autocast(enabled: bool) -> Any:
+    """fp16 evaluation: float16 on CUDA, bfloat16 on the CPU (the only
+    reduced type CPU autocast supports well)."""
+    if not enabled:
+        return torch.autocast('cpu', enabled=False)
+    if torch.cuda.is_available():
+        return torch.autocast('cuda', dtype=torch.float16)
+    return torch.autocast('cpu', dtype=torch.bfloat16)
+
+
+class _EvalLoop(BaseLoop):
+    """Validation and test share everything but the names of their stages."""
+
+    mode = 'val'
+
+    def __init__(self,
+                 runner: Any,
+                 dataloader: Union[DataLoader, Dict],
+                 evaluator: Any,
+                 fp16: bool = False) -> None:
+        super().__init__(runner, dataloader)
+        from engine.evaluator import Evaluator
+        if isinstance(evaluator, (dict, list)):
+            evaluator = runner.build_evaluator(evaluator)
+        elif not isinstance(evaluator, Evaluator):
+            raise TypeError(
+                f'{type(self).__name__}: evaluator must be an Evaluator, a '
+                'dict or a list of metric configs, but got '
+                f'{type(evaluator).__name__}: {evaluator!r}')
+        self.evaluator = evaluator
+        self.fp16 = fp16
+        self._share_dataset_meta(evaluator)
+
+    def run(self) -> dict:
+        runner, mode = self._runner, self.mode
+        runner.call_hook(f'before_{mode}')
+        runner.call_hook(f'before_{mode}_epoch')
+        runner.model.eval()
+        for idx, data_batch in enumerate(self.dataloader):
+            self.run_iter(idx, data_batch)
+        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        runner.call_hook(f'after_{mode}_epoch', metrics=metrics)
+        runner.call_hook(f'after_{mode}')
+        return metrics
+
+    @torch.no_grad()
+    def run_iter(self, idx: int, data_batch: Any) -> None:
+        runner, mode = self._runner, self.mode
+        runner.call_hook(
+            f'before_{mode}_iter', batch_idx=idx, data_batch=data_batch)
+        with _autocast(self.fp16):
+            outputs = getattr(runner.model, f'{mode}_step')(data_batch)
+        self.evaluator.process(data_samples=outputs, data_batch=data_batch)
+        runner.call_hook(
+            f'after_{mode}_iter',
+            batch_idx=idx,
+            data_batch=data_batch,
+            outputs=outputs)
+
+
+@LOOPS.register_module()
+class ValLoop(_EvalLoop):
+    """One pass over the validation data through ``model.val_step``,
+    predictions fed to the evaluator."""
+
+    mode = 'val'
+
+
+@LOOPS.register_module()
+class TestLoop(_EvalLoop):
+    """One pass over the test data through ``model.test_step``."""
+
+    mode = 'test'

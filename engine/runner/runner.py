@@ -1,0 +1,608 @@
+"""The Runner: mmengine's training helper, orchestration only.
+
+Parts are built from configs in :mod:`.builders`, checkpoints are read and
+written by :mod:`.checkpoint`, what goes into them by :mod:`.resume`, and
+hooks are called through :mod:`.hook_dispatch`. Training, validation and
+test components are built lazily, when ``train()``, ``val()`` or ``test()``
+needs them, so a test-only config does not need an optimizer.
+"""
+import copy
+import os
+import os.path as osp
+import time
+from typing import Any, Callable, Dict, List, Optional, Union
+
+import torch.nn as nn
+
+from engine.config import Config
+from engine.hooks import Hook, Priority, get_priority
+from engine.registry import RUNNERS
+from . import builders, resume as resume_lib
+from .checkpoint import (_load_checkpoint_to_model, find_latest_checkpoint,
+                         load_checkpoint_file, save_checkpoint)
+from .hook_dispatch import ENGINE_STAGE_HELPERS, HookDispatcher, describe
+from .loops import BaseLoop
+from .randomness import set_random_seed
+
+_LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def _unique_name(manager: Any, name: str) -> str:
+    """Global instances (logger, message hub) are looked up by name; two
+    runners started in the same second must not share them."""
+    candidate, n = name, 0
+    while manager.check_instance_created(candidate):
+        n += 1
+        candidate = f'{name}_{n}'
+    return candidate
+
+
+def _check_type(value: Any, types: Any, arg: str, expected: str) -> None:
+    if value is not None and not isinstance(value, types):
+        raise TypeError(f'Runner argument {arg} must be {expected}, but got '
+                        f'{type(value).__name__}: {value!r}')
+
+
+def _check_group(stage: str, **parts: Any) -> None:
+    """The parts of a stage are given together or not at all; name what is
+    missing instead of printing all of them."""
+    given = [k for k, v in parts.items() if v is not None]
+    if given and len(given) < len(parts):
+        missing = [k for k in parts if k not in given]
+        raise ValueError(
+            f'{stage} needs {", ".join(parts)} together: got {", ".join(given)}'
+            f' but {", ".join(missing)} {"is" if len(missing) == 1 else "are"}'
+            ' None')
+
+
+@RUNNERS.register_module()
+class Runner:
+    """Train, validate and test a model; see mmengine's Runner for the
+    meaning of each argument. Differences are listed in
+    docs/differences/runner.md."""
+
+    def __init__(
+        self,
+        model: Union[nn.Module, Dict],
+        work_dir: str,
+        train_dataloader: Optional[Any] = None,
+        val_dataloader: Optional[Any] = None,
+        test_dataloader: Optional[Any] = None,
+        train_cfg: Optional[Dict] = None,
+        val_cfg: Optional[Dict] = None,
+        test_cfg: Optional[Dict] = None,
+        auto_scale_lr: Optional[Dict] = None,
+        optim_wrapper: Optional[Any] = None,
+        param_scheduler: Optional[Any] = None,
+        val_evaluator: Optional[Any] = None,
+        test_evaluator: Optional[Any] = None,
+        default_hooks: Optional[Dict[str, Any]] = None,
+        custom_hooks: Optional[List[Any]] = None,
+        data_preprocessor: Optional[Any] = None,
+        load_from: Optional[str] = None,
+        resume: bool = False,
+        launcher: str = 'none',
+        env_cfg: Dict = dict(dist_cfg=dict(backend='nccl')),
+        log_processor: Optional[Dict] = None,
+        log_level: Union[str, int] = 'INFO',
+        visualizer: Optional[Any] = None,
+        default_scope: Optional[str] = 'mmengine',
+        randomness: Dict = dict(seed=None),
+        experiment_name: Optional[str] = None,
+        cfg: Optional[Any] = None,
+    ) -> None:
+        if not isinstance(work_dir, (str, os.PathLike)):
+            raise TypeError('Runner argument work_dir must be a path, but got '
+                            f'{type(work_dir).__name__}: {work_dir!r}')
+        _check_type(load_from, (str, os.PathLike), 'load_from',
+                    'a checkpoint path or None')
+        _check_type(resume, bool, 'resume', 'a bool')
+        _check_type(env_cfg, dict, 'env_cfg', 'a dict')
+        _check_type(randomness, dict, 'randomness', 'a dict')
+        _check_type(experiment_name, str, 'experiment_name', 'a str or None')
+        _check_type(custom_hooks, (list, tuple), 'custom_hooks',
+                    'a list of hooks or hook configs')
+        if launcher not in _LAUNCHERS:
+            raise ValueError(f'Runner argument launcher must be one of '
+                             f'{_LAUNCHERS}, but got {launcher!r}')
+        self._work_dir = osp.abspath(os.fspath(work_dir))
+        os.makedirs(self._work_dir, exist_ok=True)
+
+        if isinstance(cfg, Config):
+            self.cfg = copy.deepcopy(cfg)
+        elif isinstance(cfg, dict):
+            self.cfg = Config(cfg)
+        elif cfg is None:
+            self.cfg = Config(dict())
+        else:
+            raise TypeError('Runner argument cfg must be a dict, a Config or '
+                            f'None, but got {type(cfg).__name__}')
+
+        _check_group('training', train_dataloader=train_dataloader,
+                     train_cfg=train_cfg, optim_wrapper=optim_wrapper)
+        _check_group('validation', val_dataloader=val_dataloader,
+                     val_cfg=val_cfg, val_evaluator=val_evaluator)
+        _check_group('testing', test_dataloader=test_dataloader,
+                     test_cfg=test_cfg, test_evaluator=test_evaluator)
+        if param_scheduler is not None and optim_wrapper is None:
+            raise ValueError('param_scheduler needs an optim_wrapper to '
+                             'schedule, but optim_wrapper is None')
+        builders.check_scheduler_cfg(param_scheduler)
+        self._train_dataloader = train_dataloader
+        self._train_loop: Any = train_cfg
+        self.optim_wrapper: Any = optim_wrapper
+        self.auto_scale_lr = auto_scale_lr
+        self.param_schedulers: Any = param_scheduler
+        self._val_dataloader = val_dataloader
+        self._val_loop: Any = val_cfg
+        self._val_evaluator = val_evaluator
+        self._test_dataloader = test_dataloader
+        self._test_loop: Any = test_cfg
+        self._test_evaluator = test_evaluator
+
+        self._launcher = launcher
+        self._distributed = launcher != 'none'
+        self.setup_env(env_cfg)
+        self._randomness_cfg = dict(randomness)
+        self.set_randomness(**self._randomness_cfg)
+
+        if experiment_name is not None:
+            self._experiment_name = f'{experiment_name}_{self._timestamp}'
+        elif self.cfg.filename is not None:
+            stem = osp.splitext(osp.basename(self.cfg.filename))[0]
+            self._experiment_name = f'{stem}_{self._timestamp}'
+        else:
+            self._experiment_name = self._timestamp
+        self._log_dir = osp.join(self._work_dir, self._timestamp)
+        os.makedirs(self._log_dir, exist_ok=True)
+        self.default_scope = default_scope
+
+        self.log_processor = builders.build_log_processor(
+            {} if log_processor is None else log_processor)
+        self.logger = self.build_logger(log_level=log_level)
+        self._log_env(env_cfg)
+        self.message_hub = self.build_message_hub()
+        self.visualizer = builders.visualizer_from(visualizer, self.logger)
+
+        self._load_from = load_from
+        self._resume = resume
+        self._has_loaded = False
+
+        if isinstance(model, dict) and data_preprocessor is not None:
+            model = dict(model)
+            model.setdefault('data_preprocessor', data_preprocessor)
+        self.model = self.build_model(model)
+        self.model = self.wrap_model(self.cfg.get('model_wrapper_cfg'),
+                                     self.model)
+        inner = getattr(self.model, 'module', self.model)
+        self._model_name = type(inner).__name__
+
+        self._dispatcher = HookDispatcher(Hook, Hook.stages,
+                                          ENGINE_STAGE_HELPERS)
+        self._hooks = self._dispatcher.hooks
+        self.register_hooks(default_hooks, custom_hooks)
+        self.logger.info('Hooks will be executed in the following order:\n'
+                         f'{self.get_hooks_info()}')
+        self.dump_config()
+
+    @classmethod
+    def from_cfg(cls, cfg: Any) -> 'Runner':
+        """Build a runner from a config holding the constructor arguments."""
+        cfg = copy.deepcopy(cfg)
+        get = cfg.get
+        return cls(
+            model=cfg['model'],
+            work_dir=cfg['work_dir'],
+            train_dataloader=get('train_dataloader'),
+            val_dataloader=get('val_dataloader'),
+            test_dataloader=get('test_dataloader'),
+            train_cfg=get('train_cfg'),
+            val_cfg=get('val_cfg'),
+            test_cfg=get('test_cfg'),
+            auto_scale_lr=get('auto_scale_lr'),
+            optim_wrapper=get('optim_wrapper'),
+            param_scheduler=get('param_scheduler'),
+            val_evaluator=get('val_evaluator'),
+            test_evaluator=get('test_evaluator'),
+            default_hooks=get('default_hooks'),
+            custom_hooks=get('custom_hooks'),
+            data_preprocessor=get('data_preprocessor'),
+            load_from=get('load_from'),
+            resume=get('resume', False),
+            launcher=get('launcher', 'none'),
+            env_cfg=get('env_cfg', dict(dist_cfg=dict(backend='nccl'))),
+            log_processor=get('log_processor'),
+            log_level=get('log_level', 'INFO'),
+            visualizer=get('visualizer'),
+            default_scope=get('default_scope', 'mmengine'),
+            randomness=get('randomness', dict(seed=None)),
+            experiment_name=get('experiment_name'),
+            cfg=cfg,
+        )
+
+    # ------------------------------------------------------------ properties
+    experiment_name = property(lambda self: self._experiment_name)
+    model_name = property(lambda self: self._model_name)
+    work_dir = property(lambda self: self._work_dir)
+    log_dir = property(lambda self: self._log_dir)
+    launcher = property(lambda self: self._launcher)
+    distributed = property(lambda self: self._distributed)
+    rank = property(lambda self: self._rank)
+    world_size = property(lambda self: self._world_size)
+    deterministic = property(lambda self: self._deterministic)
+    seed = property(lambda self: self._seed)
+    timestamp = property(lambda self: self._timestamp)
+    hooks = property(lambda self: self._hooks)
+
+    def _from_train_loop(name: str) -> property:
+        return property(lambda self: getattr(self._train_loop, name)
+                        if isinstance(self._train_loop, BaseLoop) else 0)
+
+    max_epochs = _from_train_loop('max_epochs')
+    max_iters = _from_train_loop('max_iters')
+    epoch = _from_train_loop('epoch')
+    iter = _from_train_loop('iter')
+    del _from_train_loop
+
+    @property
+    def train_loop(self) -> Any:
+        if self._train_loop is not None and \
+                not isinstance(self._train_loop, BaseLoop):
+            self._train_loop = self.build_train_loop(self._train_loop)
+        return self._train_loop
+
+    @property
+    def val_loop(self) -> Any:
+        if self._val_loop is not None and \
+                not isinstance(self._val_loop, BaseLoop):
+            self._val_loop = self.build_val_loop(self._val_loop)
+        return self._val_loop
+
+    @property
+    def test_loop(self) -> Any:
+        if self._test_loop is not None and \
+                not isinstance(self._test_loop, BaseLoop):
+            self._test_loop = self.build_test_loop(self._test_loop)
+        return self._test_loop
+
+    train_dataloader = property(lambda self: self.train_loop.dataloader)
+    val_dataloader = property(lambda self: self.val_loop.dataloader)
+    test_dataloader = property(lambda self: self.test_loop.dataloader)
+    val_evaluator = property(lambda self: self.val_loop.evaluator)
+    test_evaluator = property(lambda self: self.test_loop.evaluator)
+    val_interval = property(lambda self: self.train_loop.val_interval)
+    val_begin = property(lambda self: self.train_loop.val_begin)
+
+    # ------------------------------------------------------------- set-up
+    def setup_env(self, env_cfg: Dict) -> None:
+        """cuDNN benchmark, the process group (when a launcher is given),
+        rank/world size and the run's timestamp (rank 0's, shared)."""
+        import torch
+        from engine.dist import broadcast, get_dist_info, init_dist, \
+            is_distributed
+        if env_cfg.get('cudnn_benchmark'):
+            torch.backends.cudnn.benchmark = True
+        if self._distributed and not is_distributed():
+            init_dist(self._launcher, **env_cfg.get('dist_cfg', {}))
+        self._rank, self._world_size = get_dist_info()
+        now = time.time()
+        if self._world_size > 1:
+            stamp = torch.tensor(now, dtype=torch.float64)
+            broadcast(stamp)
+            now = stamp.item()
+        self._timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime(now))
+
+    def set_randomness(self,
+                       seed: Optional[int] = None,
+                       diff_rank_seed: bool = False,
+                       deterministic: bool = False) -> None:
+        self._deterministic = deterministic
+        self._seed = set_random_seed(
+            seed=seed, deterministic=deterministic,
+            diff_rank_seed=diff_rank_seed)
+
+    def build_logger(self,
+                     log_level: Union[int, str] = 'INFO',
+                     log_file: Optional[str] = None,
+                     **kwargs: Any) -> Any:
+        from engine.logging import MMLogger
+        if log_file is None:
+            log_file = osp.join(self._log_dir, f'{self._timestamp}.log')
+        kwargs.setdefault('file_mode', 'a')
+        name = kwargs.pop('name', _unique_name(MMLogger,
+                                               self._experiment_name))
+        return MMLogger.get_instance(
+            name, log_level=log_level, log_file=log_file, **kwargs)
+
+    def build_message_hub(self, message_hub: Optional[Dict] = None) -> Any:
+        from engine.logging import MessageHub
+        if message_hub is None:
+            message_hub = {}
+        if not isinstance(message_hub, dict):
+            raise TypeError('message_hub must be a dict or None, but got '
+                            f'{type(message_hub).__name__}')
+        message_hub = dict(message_hub)
+        name = message_hub.pop('name', None) or _unique_name(
+            MessageHub, self._experiment_name)
+        return MessageHub.get_instance(name, **message_hub)
+
+    def _log_env(self, env_cfg: Dict) -> None:
+        lines = [f'{k}: {v}' for k, v in env_cfg.items()]
+        lines += [f'{k}: {v}' for k, v in self._randomness_cfg.items()
+                  if k != 'seed']
+        lines += [f'seed: {self._seed}',
+                  f'Distributed launcher: {self._launcher}',
+                  f'Distributed training: {self._distributed}',
+                  f'GPU number: {self._world_size}']
+        dash = '-' * 60
+        self.logger.info(f'\n{dash}\nRuntime environment:\n    ' +
+                         '\n    '.join(lines) + f'\n{dash}\n')
+        if self.cfg:
+            self.logger.info(f'Config:\n{self.cfg.pretty_text}')
+
+    def dump_config(self) -> None:
+        """Save the config next to the checkpoints (rank 0; only when the
+        runner was given one)."""
+        if self._rank != 0 or not self.cfg:
+            return
+        name = osp.basename(self.cfg.filename) if self.cfg.filename else \
+            f'{self._timestamp}.py'
+        self.cfg.dump(osp.join(self._work_dir, name))
+
+    # ------------------------------------------------------------ builders
+    build_model = staticmethod(builders.build_model)
+    build_dataloader = staticmethod(builders.build_dataloader)
+    build_evaluator = staticmethod(builders.build_evaluator)
+    build_log_processor = staticmethod(builders.build_log_processor)
+
+    def wrap_model(self, model_wrapper_cfg: Optional[Any],
+                   model: nn.Module) -> nn.Module:
+        return builders.wrap_model(model, model_wrapper_cfg,
+                                   self._distributed, self.cfg, self.logger)
+
+    def build_optim_wrapper(self, optim_wrapper: Any) -> Any:
+        return builders.build_optim_wrapper(self.model, optim_wrapper)
+
+    def scale_lr(self, optim_wrapper: Any,
+                 auto_scale_lr: Optional[Dict] = None) -> None:
+        if not auto_scale_lr or not auto_scale_lr.get('enable', False):
+            return
+        if builders.schedulers_built(self.param_schedulers):
+            raise RuntimeError('scale_lr must run before the parameter '
+                               'schedulers are built: they record the '
+                               'initial learning rates')
+        builders.scale_lr(optim_wrapper, auto_scale_lr,
+                          builders.batch_size_of(self._train_dataloader),
+                          self._world_size, self.logger)
+
+    def build_param_scheduler(self, scheduler: Any) -> Any:
+        if builders.schedulers_built(scheduler):
+            return scheduler
+        loop = self._train_loop
+        epoch_length = len(loop.dataloader) if isinstance(
+            loop, BaseLoop) and hasattr(loop.dataloader, '__len__') else None
+        return builders.build_param_schedulers(scheduler, self.optim_wrapper,
+                                               loop, epoch_length)
+
+    def build_train_loop(self, loop: Any) -> Any:
+        return builders.build_train_loop(self, loop)
+
+    def build_val_loop(self, loop: Any) -> Any:
+        return builders.build_val_loop(self, loop)
+
+    def build_test_loop(self, loop: Any) -> Any:
+        return builders.build_test_loop(self, loop)
+
+    # --------------------------------------------------------------- hooks
+    def call_hook(self, fn_name: str, **kwargs: Any) -> None:
+        """Call ``fn_name`` on every hook that implements it."""
+        methods = self._dispatcher.methods.get(fn_name)
+        if methods is None:
+            methods = self._dispatcher.methods_for(fn_name)
+        for method in methods:
+            try:
+                method(self, **kwargs)
+            except TypeError as e:
+                raise TypeError(f'{e} in {method.__self__!r}') from e
+
+    def register_hook(self,
+                      hook: Union[Hook, Dict],
+                      priority: Optional[Union[str, int, Priority]] = None
+                      ) -> None:
+        """Insert a hook (or config) by priority; equal priorities keep
+        registration order."""
+        hook_obj = builders.build_hook(hook)
+        if priority is not None:
+            hook_obj.priority = priority
+        self._dispatcher.add(hook_obj, get_priority(hook_obj.priority))
+
+    def register_default_hooks(self,
+                               hooks: Optional[Dict[str, Any]] = None) -> None:
+        for hook in builders.default_hook_cfgs(hooks):
+            self.register_hook(hook)
+
+    def register_custom_hooks(self, hooks: List[Any]) -> None:
+        for hook in hooks:
+            self.register_hook(hook)
+
+    def register_hooks(self,
+                       default_hooks: Optional[Dict[str, Any]] = None,
+                       custom_hooks: Optional[List[Any]] = None) -> None:
+        self.register_default_hooks(default_hooks)
+        if custom_hooks is not None:
+            self.register_custom_hooks(custom_hooks)
+
+    def get_hooks_info(self) -> str:
+        def name(hook: Any) -> str:
+            try:
+                return Priority(get_priority(hook.priority)).name
+            except ValueError:
+                return str(hook.priority)
+        return describe(self._dispatcher, name)
+
+    # ------------------------------------------------------------- running
+    def _ori_model(self) -> nn.Module:
+        from engine.model import is_model_wrapper
+        return self.model.module if is_model_wrapper(self.model) \
+            else self.model
+
+    def train(self) -> nn.Module:
+        """Train; returns the model."""
+        ori_model = self._ori_model()
+        if not hasattr(ori_model, 'train_step'):
+            raise TypeError(f'{type(ori_model).__name__} has no train_step; '
+                            'train() needs a model deriving from BaseModel '
+                            'or implementing train_step')
+        if self._val_loop is not None and not hasattr(ori_model, 'val_step'):
+            raise TypeError(f'{type(ori_model).__name__} has no val_step but '
+                            'validation is configured')
+        if self._train_loop is None:
+            raise RuntimeError(
+                'train() needs train_dataloader, train_cfg and optim_wrapper;'
+                ' they were not given to the Runner')
+        self._train_loop = self.build_train_loop(self._train_loop)
+        self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
+        self.scale_lr(self.optim_wrapper, self.auto_scale_lr)
+        if self.param_schedulers is not None:
+            self.param_schedulers = self.build_param_scheduler(
+                self.param_schedulers)
+        if self._val_loop is not None:
+            self._val_loop = self.build_val_loop(self._val_loop)
+        self.call_hook('before_run')
+        self._init_model_weights()
+        self.load_or_resume()
+        self.optim_wrapper.initialize_count_status(
+            self.model, self._train_loop.iter, self._train_loop.max_iters)
+        self._maybe_compile('train_step')
+        model = self.train_loop.run()
+        self.call_hook('after_run')
+        return model
+
+    def _run_eval(self, mode: str) -> dict:
+        if getattr(self, f'_{mode}_loop') is None:
+            raise RuntimeError(
+                f'{mode}() needs {mode}_dataloader, {mode}_cfg and '
+                f'{mode}_evaluator; they were not given to the Runner')
+        loop = getattr(self, f'{mode}_loop')
+        self.call_hook('before_run')
+        self.load_or_resume()
+        metrics = loop.run()
+        self.call_hook('after_run')
+        return metrics
+
+    def val(self) -> dict:
+        """Validate; returns the metrics."""
+        return self._run_eval('val')
+
+    def test(self) -> dict:
+        """Test; returns the metrics."""
+        return self._run_eval('test')
+
+    def _init_model_weights(self) -> None:
+        model = self._ori_model()
+        if hasattr(model, 'init_weights'):
+            model.init_weights()
+            if self._world_size > 1:
+                from engine.dist import broadcast
+                for tensor in model.state_dict().values():
+                    broadcast(tensor)
+
+    def _maybe_compile(self, target: str) -> None:
+        compile_cfg = self.cfg.get('compile')
+        if not compile_cfg:
+            return
+        import torch
+        compile_cfg = {} if compile_cfg is True else dict(compile_cfg)
+        setattr(self.model, target,
+                torch.compile(getattr(self.model, target), **compile_cfg))
+        self.logger.info('The model was compiled; the first iterations will '
+                         'be slow.')
+
+    # --------------------------------------------------------- checkpoints
+    def load_or_resume(self) -> None:
+        """Resume (``resume=True``: from ``load_from`` or the latest
+        checkpoint in ``work_dir``) or load weights (``load_from``), once."""
+        if self._has_loaded:
+            return
+        resume_from = None
+        if self._resume and self._load_from is None:
+            resume_from = find_latest_checkpoint(self._work_dir)
+            if resume_from is not None:
+                self.logger.info(f'Auto resumed from the latest checkpoint '
+                                 f'{resume_from}.')
+        elif self._resume:
+            resume_from = self._load_from
+        if resume_from is not None:
+            self.resume(resume_from)
+        elif self._load_from is not None:
+            self.load_checkpoint(self._load_from)
+
+    def load_checkpoint(self,
+                        filename: str,
+                        map_location: Union[str, Callable] = 'cpu',
+                        strict: bool = False,
+                        revise_keys: list = [(r'^module.', '')]) -> Dict:
+        """Load weights from ``filename`` into the model; returns the
+        checkpoint (read with ``weights_only=True``)."""
+        checkpoint = load_checkpoint_file(filename, map_location=map_location)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        if not isinstance(checkpoint, dict):
+            raise TypeError(f'{filename} holds a {type(checkpoint).__name__}, '
+                            'not a checkpoint dict')
+        _load_checkpoint_to_model(
+            self._ori_model(), checkpoint, strict, revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    def resume(self,
+               filename: str,
+               resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True,
+               map_location: Union[str, Callable] = 'default') -> None:
+        """Continue training from ``filename``: weights, optimizer wrapper,
+        schedulers, message hub, counters, generator states and the position
+        in the data, so the result equals an uninterrupted run."""
+        if map_location == 'default':
+            map_location = builders._device()
+        checkpoint = self.load_checkpoint(filename, map_location=map_location)
+        resume_lib.restore_checkpoint(self, checkpoint, resume_optimizer,
+                                      resume_param_scheduler)
+        self._has_loaded = True
+
+    def save_checkpoint(self,
+                        out_dir: str,
+                        filename: str,
+                        file_client_args: Optional[dict] = None,
+                        save_optimizer: bool = True,
+                        save_param_scheduler: bool = True,
+                        meta: Optional[dict] = None,
+                        by_epoch: bool = True,
+                        backend_args: Optional[dict] = None) -> None:
+        """Write a checkpoint atomically (rank 0 only). ``by_epoch`` says
+        whether it is taken after an epoch (epoch + 1 done) or after an
+        iteration (iter + 1 done)."""
+        if self._rank != 0:
+            return
+        if meta is None:
+            meta = {}
+        elif not isinstance(meta, dict):
+            raise TypeError(
+                f'meta must be a dict or None, but got {type(meta).__name__}')
+        else:
+            meta = dict(meta)
+        if by_epoch:
+            meta.setdefault('epoch', self.epoch + 1)
+            meta.setdefault('iter', self.iter)
+        else:
+            meta.setdefault('epoch', self.epoch)
+            meta.setdefault('iter', self.iter + 1)
+        checkpoint = resume_lib.build_checkpoint(self, meta, save_optimizer,
+                                                 save_param_scheduler)
+        self.call_hook('before_save_checkpoint', checkpoint=checkpoint)
+        save_checkpoint(
+            checkpoint,
+            osp.join(out_dir, filename),
+            file_client_args=file_client_args,
+            backend_args=backend_args)
+

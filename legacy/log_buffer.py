@@ -1,0 +1,67 @@
+"""mmcv's LogBuffer: per-key histories averaged with sample-count weights.
+
+The runner appends one entry per iteration and the logger hooks average the
+latest ``interval`` entries. The average is computed with numpy exactly as
+mmcv does (``sum(values * counts) / sum(counts)`` over float64 arrays), so the
+logged numbers, and their rounding in the ``.log.json`` file, are mmcv's.
+"""
+from collections import OrderedDict
+from typing import Any, Dict
+
+import numpy as np
+
+
+class LogBuffer:
+    """History of logged scalars since the last clear, and their averages.
+
+    ``output`` holds the averages computed by :meth:`average` (and whatever
+    hooks write there directly, e.g. evaluation results); ``ready`` tells the
+    logger hooks that ``output`` is worth printing.
+    """
+
+    def __init__(self) -> None:
+        self.val_history: 'OrderedDict[str, list]' = OrderedDict()
+        self.n_history: 'OrderedDict[str, list]' = OrderedDict()
+        self.output: 'OrderedDict[str, Any]' = OrderedDict()
+        self.ready = False
+
+    def clear(self) -> None:
+        """Forget the histories and the averages (at each epoch start)."""
+        self.val_history.clear()
+        self.n_history.clear()
+        self.clear_output()
+
+    def clear_output(self) -> None:
+        self.output.clear()
+        self.ready = False
+
+    def update(self, vars: Dict[str, Any], count: int = 1) -> None:
+        """Append one value per key, weighted by ``count`` samples.
+
+        Values are stored as given (floats, or tensors that numpy converts at
+        averaging time): appending is on every iteration's path, averaging
+        only on logging ones.
+        """
+        if not isinstance(vars, dict):
+            raise TypeError(
+                f'LogBuffer.update expects a dict of scalars, got '
+                f'{type(vars).__name__}')
+        val_history = self.val_history
+        n_history = self.n_history
+        for key, var in vars.items():
+            values = val_history.get(key)
+            if values is None:
+                values = val_history[key] = []
+                n_history[key] = []
+            values.append(var)
+            n_history[key].append(count)
+
+    def average(self, n: int = 0) -> None:
+        """Average the latest ``n`` entries of every key (all when 0)."""
+        if n < 0:
+            raise ValueError(f'n must be >= 0, got {n}')
+        for key, values in self.val_history.items():
+            vals = np.array(values[-n:])
+            nums = np.array(self.n_history[key][-n:])
+            self.output[key] = np.sum(vals * nums) / np.sum(nums)
+        self.ready = True

@@ -1,0 +1,199 @@
+"""mmcv's IterBasedRunner: a workflow of train and val iterations.
+
+Data comes from :class:`IterLoader`, which restarts its loader at the end of
+each pass (setting the sampler's epoch), without mmcv's 2 s sleep. As in
+mmcv, a checkpoint saved after iteration ``i`` (0-based) stores ``iter=i``
+and is named ``iter_{i+1}.pth``.
+"""
+import os.path as osp
+import warnings
+from typing import Callable, Dict, List, Optional, Tuple, Union
+
+import torch
+
+from ..checkpoint import link_latest, save_checkpoint
+from ..hooks.iter_timer import IterTimerHook
+from .base_runner import BaseRunner
+from .builder import RUNNERS
+
+
+class IterLoader:
+    """Endless iteration over a DataLoader, counting the passes."""
+
+    def __init__(self, dataloader) -> None:
+        self._dataloader = dataloader
+        self.iter_loader = iter(self._dataloader)
+        self._epoch = 0
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    def __next__(self):
+        try:
+            return next(self.iter_loader)
+        except StopIteration:
+            self._epoch += 1
+            sampler = getattr(self._dataloader, 'sampler', None)
+            if hasattr(sampler, 'set_epoch'):
+                sampler.set_epoch(self._epoch)
+            self.iter_loader = iter(self._dataloader)
+            return next(self.iter_loader)
+
+    def __len__(self) -> int:
+        return len(self._dataloader)
+
+
+@RUNNERS.register_module()
+class IterBasedRunner(BaseRunner):
+    """Train and validate iteration by iteration, following a workflow such
+    as ``[('train', 1000), ('val', 100)]``."""
+
+    def train(self, data_loader: IterLoader, **kwargs) -> None:
+        """One training iteration."""
+        self.model.train()
+        self.mode = 'train'
+        self.data_loader = data_loader
+        self._epoch = data_loader.epoch
+        data_batch = next(data_loader)
+        self.data_batch = data_batch
+        self.call_hook('before_train_iter')
+        outputs = self.model.train_step(data_batch, self.optimizer, **kwargs)
+        if type(outputs) is not dict:
+            self._check_outputs(outputs, 'train_step()')
+        if 'log_vars' in outputs:
+            self._update_log_buffer(outputs, 'train_step()')
+        self.outputs = outputs
+        self.call_hook('after_train_iter')
+        del self.data_batch
+        self._inner_iter += 1
+        self._iter += 1
+
+    @torch.no_grad()
+    def val(self, data_loader: IterLoader, **kwargs) -> None:
+        """One validation iteration (no gradients)."""
+        self.model.eval()
+        self.mode = 'val'
+        self.data_loader = data_loader
+        data_batch = next(data_loader)
+        self.data_batch = data_batch
+        self.call_hook('before_val_iter')
+        outputs = self.model.val_step(data_batch, **kwargs)
+        if type(outputs) is not dict:
+            self._check_outputs(outputs, 'val_step()')
+        if 'log_vars' in outputs:
+            self._update_log_buffer(outputs, 'val_step()')
+        self.outputs = outputs
+        self.call_hook('after_val_iter')
+        del self.data_batch
+        self._inner_iter += 1
+
+    def run(self,
+            data_loaders: List,
+            workflow: List[Tuple[str, int]],
+            max_iters: Optional[int] = None,
+            **kwargs) -> None:
+        """Run the workflow until ``max_iters`` training iterations are done.
+
+        Args:
+            data_loaders: one loader per workflow phase.
+            workflow: ``(mode, iters)`` phases repeated in order.
+            max_iters: deprecated; give it to the constructor.
+        """
+        self._check_workflow(data_loaders, workflow)
+        if self.batch_processor is not None:
+            raise ValueError('IterBasedRunner does not support '
+                             'batch_processor; implement train_step()')
+        if max_iters is not None:
+            warnings.warn(
+                'setting max_iters in run is deprecated, '
+                'please set max_iters in runner_config', DeprecationWarning)
+            self._max_iters = max_iters
+        if self._max_iters is None:
+            raise ValueError('max_iters must be given to the runner '
+                             '(IterBasedRunner(..., max_iters=N))')
+
+        self._log_start(workflow, 'iters', self._max_iters)
+        self.call_hook('before_run')
+        iter_loaders = [IterLoader(x) for x in data_loaders]
+        self.call_hook('before_epoch')
+        while self.iter < self._max_iters:
+            for i, (mode, iters) in enumerate(workflow):
+                self._inner_iter = 0
+                iter_runner = getattr(self, mode)
+                for _ in range(iters):
+                    if mode == 'train' and self.iter >= self._max_iters:
+                        break
+                    iter_runner(iter_loaders[i], **kwargs)
+        self.call_hook('after_epoch')
+        self.call_hook('after_run')
+
+    def resume(self,
+               checkpoint: str,
+               resume_optimizer: bool = True,
+               map_location: Union[str, Callable] = 'default') -> None:
+        """Continue from ``checkpoint``: weights, epoch, iter (also as
+        ``inner_iter``) and, by default, the optimizer state."""
+        if map_location == 'default':
+            map_location = self._default_map_location()
+        ckpt = self.load_checkpoint(checkpoint, map_location=map_location)
+        meta = ckpt['meta']
+        self._epoch = meta['epoch']
+        self._iter = meta['iter']
+        self._inner_iter = meta['iter']
+        if 'optimizer' in ckpt and resume_optimizer:
+            self._resume_optimizer(ckpt)
+        self.logger.info(f'resumed from epoch: {self.epoch}, iter {self.iter}')
+
+    def save_checkpoint(  # type: ignore[override]
+            self,
+            out_dir: str,
+            filename_tmpl: str = 'iter_{}.pth',
+            meta: Optional[Dict] = None,
+            save_optimizer: bool = True,
+            create_symlink: bool = True) -> None:
+        """Save ``out_dir/filename_tmpl.format(iter + 1)`` with the model,
+        the optimizer(s) and meta (``epoch``, ``iter``), and point
+        ``latest.pth`` at it."""
+        meta = self._meta_for_checkpoint(meta)
+        meta.update(epoch=self.epoch + 1, iter=self.iter)
+        filename = filename_tmpl.format(self.iter + 1)
+        optimizer = self.optimizer if save_optimizer else None
+        save_checkpoint(
+            self.model,
+            osp.join(out_dir, filename),
+            optimizer=optimizer,
+            meta=meta)
+        if create_symlink:
+            link_latest(out_dir, filename)
+
+    def register_training_hooks(self,
+                                lr_config,
+                                optimizer_config=None,
+                                checkpoint_config=None,
+                                log_config=None,
+                                momentum_config=None,
+                                custom_hooks_config=None) -> None:
+        """As the base class, but the checkpoint, lr and logger hooks count
+        iterations (``by_epoch=False``) unless told otherwise, and the timer
+        hook is always registered."""
+        if isinstance(checkpoint_config, dict):
+            checkpoint_config = dict(checkpoint_config)
+            checkpoint_config.setdefault('by_epoch', False)
+        if isinstance(lr_config, dict):
+            lr_config = dict(lr_config)
+            lr_config.setdefault('by_epoch', False)
+        if log_config is not None:
+            log_config = dict(log_config)
+            log_config['hooks'] = [
+                dict(info, by_epoch=info.get('by_epoch', False))
+                for info in log_config['hooks']
+            ]
+        super().register_training_hooks(
+            lr_config=lr_config,
+            momentum_config=momentum_config,
+            optimizer_config=optimizer_config,
+            checkpoint_config=checkpoint_config,
+            log_config=log_config,
+            timer_config=IterTimerHook(),
+            custom_hooks_config=custom_hooks_config)
