@@ -34,7 +34,8 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+if HERE not in sys.path:  # imported rather than run: find benchlib, shadow nothing
+    sys.path.append(HERE)
 
 import torch  # noqa: E402
 

@@ -7,7 +7,7 @@ settings and run functions of ``benchlib`` with our side, so the only
 difference between the columns is the framework.
 
     python reference_runner.py parity  --cases sgd_step/toy,... --out F.json
-    python reference_runner.py overhead --iters 1000,4000 ... --out F.json
+    python reference_runner.py overhead [--quick] [--workloads tiny,cnn] --out F.json
 """
 from __future__ import annotations
 
@@ -17,12 +17,10 @@ import sys
 import types
 import warnings
 
-warnings.filterwarnings('ignore')
+import torch
 
-import torch  # noqa: E402
-
-from benchlib import paths  # noqa: E402
-from benchlib.scenarios import case, run_length  # noqa: E402
+from benchlib import paths
+from benchlib.scenarios import case, run_length
 
 
 def mmcv_api() -> types.SimpleNamespace:
@@ -31,7 +29,8 @@ def mmcv_api() -> types.SimpleNamespace:
     return types.SimpleNamespace(
         Runner=mmcv.runner.Runner, Hook=mmcv.runner.Hook,
         get_logger=mmcv.utils.get_logger,
-        build_optimizer=mmcv.runner.build_optimizer)
+        build_optimizer=mmcv.runner.build_optimizer,
+        auto_fp16=mmcv.runner.auto_fp16)
 
 
 def mmengine_api() -> types.SimpleNamespace:
@@ -119,6 +118,8 @@ def parity(args) -> dict:
 
 
 def main(argv=None) -> int:
+    # mmcv's and mmengine's deprecation chatter would bury real errors.
+    warnings.filterwarnings('ignore')
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest='job', required=True)
     p = sub.add_parser('parity')

@@ -18,9 +18,10 @@ model's class and ``engine.model.BaseModel`` behind it. So
 The adapted model keeps the legacy loss semantics (the returned ``loss`` is
 back-propagated as is, never re-reduced by ``parse_losses``) and logs
 ``log_vars`` weighted by ``num_samples`` exactly as mmcv's LogBuffer
-averages them: the message hub receives ``value * num_samples`` with count
-``num_samples``, so its windowed mean, ``sum(v*n) / sum(n)``, is the same
-float mmcv computed.
+averages them: ``train_step`` returns the ``log_vars`` as a
+:class:`LegacyLogVars` whose ``weighted_scalars`` give the message hub
+``value * num_samples`` with count ``num_samples``, so its windowed mean,
+``sum(v*n) / sum(n)``, is the same float mmcv computed.
 """
 import contextlib
 import inspect
@@ -30,12 +31,13 @@ from typing import Any, Dict, Optional
 import torch
 import torch.nn as nn
 
-from engine.logging import MessageHub
 from engine.model import BaseDataPreprocessor, BaseModel, is_model_wrapper
 from engine.optim import OptimWrapper, OptimWrapperDict
 from .optimizer_proxy import make_optimizer_proxy
 
-__all__ = ['adapt', 'is_adapted', 'LegacyModelAdapter', 'per_sample']
+__all__ = [
+    'adapt', 'is_adapted', 'LegacyModelAdapter', 'LegacyLogVars', 'per_sample'
+]
 
 _ENGINE_MODES = frozenset(('loss', 'predict', 'tensor'))
 _NO_CONTEXT = contextlib.nullcontext()
@@ -57,6 +59,22 @@ def _weighted(value: Any, count: int) -> Any:
     if isinstance(value, torch.Tensor):
         return value.detach().to(torch.float64) * count
     return float(value) * count
+
+
+class LegacyLogVars(dict):
+    """The ``log_vars`` a legacy ``train_step`` returned, as values, plus
+    :attr:`weighted_scalars`: ``{name: (value * num_samples, num_samples)}``,
+    which the engine's RuntimeInfoHook records instead of the plain values,
+    so the logged averages are mmcv's weighted ones."""
+
+    __slots__ = ('weighted_scalars', )
+
+    def __init__(self, log_vars: dict, count: int):
+        super().__init__(log_vars)
+        self.weighted_scalars = {
+            name: (_weighted(value, count), count)
+            for name, value in log_vars.items()
+        }
 
 
 def per_sample(outputs: Any) -> list:
@@ -162,8 +180,7 @@ class LegacyModelAdapter:
                     'several optimizers must update each itself, as with '
                     'mmcv\'s optimizer_config=None')
             optim_wrapper.update_params(loss)
-        self._compat_log(outputs)
-        return {}
+        return self._compat_log_vars(outputs)
 
     # The data-parallel wrapper's path: forward(mode='loss') through DDP,
     # then parse_losses, then optim_wrapper.update_params.
@@ -196,8 +213,7 @@ class LegacyModelAdapter:
                 '_compat_pending'):
             self._compat_pending = None
             loss = self._compat_loss(losses, 'train_step')
-            self._compat_log(losses)
-            return loss, {}
+            return loss, self._compat_log_vars(losses)
         return super().parse_losses(losses)
 
     # ----------------------------------------------------------- evaluation
@@ -269,11 +285,15 @@ class LegacyModelAdapter:
                 'legacy runner back-propagated it as is)')
         return loss
 
-    def _compat_log(self, outputs: dict) -> None:
-        """Weighted ``log_vars`` into the message hub (see module doc)."""
+    def _compat_log_vars(self, outputs: dict) -> LegacyLogVars:
+        """``log_vars`` with their weights (see :class:`LegacyLogVars`)."""
         log_vars = outputs.get('log_vars')
         if not log_vars:
-            return
+            return LegacyLogVars({}, 1)
+        if not isinstance(log_vars, dict):
+            raise TypeError(
+                f'{self._compat_name()}.train_step returned log_vars as a '
+                f'{type(log_vars).__name__}; it must be a dict of numbers')
         if 'num_samples' not in outputs:
             raise KeyError(
                 f'{self._compat_name()}.train_step returned log_vars but no '
@@ -286,13 +306,7 @@ class LegacyModelAdapter:
                 f'{self._compat_name()}.train_step returned num_samples='
                 f'{_describe(outputs["num_samples"])}; it must be an int'
             ) from None
-        hub = MessageHub.get_current_instance()
-        keys = self._compat_log_keys
-        for name, value in log_vars.items():
-            key = keys.get(name)
-            if key is None:
-                key = keys[name] = f'train/{name}'
-            hub.update_scalar(key, _weighted(value, count), count)
+        return LegacyLogVars(log_vars, count)
 
     def __reduce_ex__(self, protocol: int):
         # The adapted class is made at run time; rebuild it from the legacy
@@ -367,8 +381,9 @@ def adapt(model: nn.Module,
             ``dict(loss=..., log_vars=..., num_samples=...)``.
         update_params: True (default): ``train_step(data, optim_wrapper)``
             updates the parameters with the returned ``loss`` (unless the
-            model stepped its optimizer itself) and logs ``log_vars``; it
-            returns an empty dict. False: it returns the legacy output dict
+            model stepped its optimizer itself) and returns the
+            ``log_vars`` (a :class:`LegacyLogVars`, logged weighted by
+            ``num_samples``). False: it returns the legacy output dict
             untouched, leaving the update and the logging to the caller
             (``legacy``'s OptimizerHook family uses this, so a user's
             overriding OptimizerHook keeps running).
@@ -410,7 +425,6 @@ def adapt(model: nn.Module,
     model._compat_update_params = update_params
     model._compat_last_outputs = None
     model._compat_pending = None
-    model._compat_log_keys = {}
     # BaseModule/BaseModel attributes their __init__ would have set.
     if not hasattr(model, 'init_cfg'):
         model.init_cfg = None

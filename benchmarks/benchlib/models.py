@@ -139,6 +139,21 @@ class LegacyCNN(nn.Module):
         return self(*data, return_loss=False)
 
 
+@functools.lru_cache(maxsize=None)
+def _fp16_class(cls: type, auto_fp16: Callable) -> type:
+    forward = auto_fp16(apply_to=('img',))(cls.forward)
+    return type(cls.__name__, (cls,),
+                dict(forward=forward, __module__=cls.__module__))
+
+
+def with_auto_fp16(model: nn.Module, auto_fp16: Callable) -> nn.Module:
+    """Give ``model`` the ``@auto_fp16(apply_to=('img',))`` forward an
+    MMCV-era mixed-precision model is written with (the decorator comes from
+    the framework under test)."""
+    model.__class__ = _fp16_class(type(model), auto_fp16)
+    return model
+
+
 # --------------------------------------------------------------- GANs
 def _toy_gan_nets():
     generator = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))

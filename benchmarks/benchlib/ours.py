@@ -11,7 +11,7 @@ from typing import Any, Dict
 
 from . import overhead_jobs as oj
 from . import paths
-from .models import Workload, initial_state, load_initial
+from .models import Workload
 from .scenarios import LOG_CONFIG, Setting
 
 
@@ -19,7 +19,7 @@ def legacy_api() -> types.SimpleNamespace:
     import legacy
     return types.SimpleNamespace(
         Runner=legacy.Runner, Hook=legacy.Hook, get_logger=legacy.get_logger,
-        build_optimizer=legacy.build_optimizer)
+        build_optimizer=legacy.build_optimizer, auto_fp16=legacy.auto_fp16)
 
 
 def native_api() -> types.SimpleNamespace:
@@ -64,7 +64,8 @@ def run_legacy(workload: Workload, setting: Setting, work_dir: str,
 def run_adapted(workload: Workload, setting: Setting, work_dir: str,
                 name: str, max_epochs: int, max_iters: int):
     api = adapted_api()
-    model = load_initial(workload.make_legacy(), initial_state(workload))
+    # The team's model code, migrated by import rename, uses legacy's auto_fp16.
+    model = paths.legacy_model(legacy_api(), workload, setting)
     kwargs = migrated_kwargs(api, setting.legacy_cfg(), max_epochs)
     return paths.run_new_style(api, 'adapted', api.adapt(model), workload,
                                kwargs, work_dir, name, max_epochs,
@@ -95,8 +96,8 @@ PARITY_PATHS = dict(legacy=run_legacy, adapted=run_adapted,
 
 # --------------------------------------------------------------- overhead
 def adapted_path(api, workload: oj.Workload, name: str) -> oj.Build:
-    def make_model(w):
-        return api.adapt(oj.LeanLegacy(w.make_net(), w.loss_fn))
+    def make_model(w, stamps):
+        return api.adapt(oj.LeanLegacy(w.make_net(), w.loss_fn, stamps))
 
     def runner_kwargs(epochs):
         return migrated_kwargs(api, oj.LEGACY_CFG, epochs)

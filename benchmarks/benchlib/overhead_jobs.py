@@ -2,22 +2,26 @@
 
 Method (all in one process, one intra-op thread):
 
-* Per-iteration cost is a slope: each path trains a short and a long run
-  (one epoch each) and ``(T_long - T_short) / (N_long - N_short)`` is its
-  price of one iteration. Set-up, teardown and once-per-run costs (mmcv's
-  sleeps among them) cancel out; they are reported apart as the intercept.
-* Paths are interleaved inside each repeat (the starting path rotates), and
-  every figure is the median over repeats. A path's ratio is the median of
-  its per-repeat ratio to the plain loop of the same repeat, so slow drifts
-  of the machine hit both sides of a ratio alike.
-* An epoch transition is priced by training the same number of iterations
-  as E epochs of K batches and as one epoch of E*K batches.
-* Memory: tracemalloc peak during training at two run lengths; a leak shows
-  as bytes per extra iteration. tracemalloc slows Python down, so these runs
-  are separate from the timed ones.
+* Every path trains the same lean model, which stamps ``perf_counter()`` at
+  the start of its own work in each iteration (the plain loop stamps at the
+  same point). A path's cost per iteration is the median, over windows of W
+  consecutive iterations, of the window's duration / W. W is a multiple of
+  the log interval, so periodic work (logging) is inside every window, while
+  a window hit by the scheduler of a busy machine is outvoted. Set-up,
+  teardown and epoch-boundary costs lie outside the windows; the first two
+  are reported as "fixed ms/run", the last as the epoch transition.
+* Paths are interleaved inside each repeat (the starting path rotates) and
+  a path's ratio is the median over repeats of its ratio to the plain loop
+  of the same repeat, so slow drifts of the machine hit both sides alike.
+* An epoch transition is the gap between the last iteration of an epoch and
+  the first of the next, less one iteration: median over the boundaries of
+  an E-epoch run, then over repeats.
+* Memory: tracemalloc peak during training at two run lengths, without the
+  stamps; a leak shows as bytes per extra iteration. tracemalloc slows Python
+  down, so these runs are separate from the timed ones.
 
-A path is a ``build(batches, epochs, work_dir) -> train`` function: building
-(model, optimizer, runner) is not timed, ``train()`` is.
+A path is a ``build(batches, epochs, work_dir, stamps) -> train`` function:
+building (model, optimizer, runner) is not timed, ``train()`` is.
 """
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-Build = Callable[[list, int, str], Callable[[], None]]
+Build = Callable[[list, int, str, Optional[list]], Callable[[], None]]
 
 LEGACY_CFG = dict(
     optimizer=dict(type='SGD', lr=0.01),
@@ -110,12 +114,16 @@ class LeanLegacy(nn.Module):
     is the model's choice, not the runner's, and would blur the comparison.
     """
 
-    def __init__(self, net: nn.Module, loss_fn) -> None:
+    def __init__(self, net: nn.Module, loss_fn,
+                 stamps: Optional[list] = None) -> None:
         super().__init__()
         self.net = net
         self.loss_fn = loss_fn
+        self.stamps = stamps
 
     def train_step(self, data, optimizer=None):
+        if self.stamps is not None:
+            self.stamps.append(time.perf_counter())
         inputs, target = data
         loss = self.loss_fn(self.net(inputs), target)
         return dict(loss=loss, log_vars=dict(loss=loss.detach()),
@@ -124,12 +132,16 @@ class LeanLegacy(nn.Module):
 
 def lean_native_class(base_model: type) -> type:
     class LeanNative(base_model):
-        def __init__(self, net: nn.Module, loss_fn) -> None:
+        def __init__(self, net: nn.Module, loss_fn,
+                     stamps: Optional[list] = None) -> None:
             super().__init__()
             self.net = net
             self.loss_fn = loss_fn
+            self.stamps = stamps
 
         def forward(self, inputs, target=None, mode='tensor'):
+            if self.stamps is not None and mode == 'loss':
+                self.stamps.append(time.perf_counter())
             out = self.net(inputs)
             if mode == 'loss':
                 return dict(loss=self.loss_fn(out, target))
@@ -142,16 +154,19 @@ def lean_native_class(base_model: type) -> type:
 def plain_path(workload: Workload) -> Build:
     """The baseline: ``loss.backward(); opt.step(); opt.zero_grad()``."""
 
-    def build(batches, epochs, work_dir):
+    def build(batches, epochs, work_dir, stamps=None):
         net = workload.make_net()
         opt = torch.optim.SGD(net.parameters(), lr=0.01)
         loader = prebatched_loader(batches)
         loss_fn = workload.loss_fn
+        clock = time.perf_counter
 
         def train():
             net.train()
             for _ in range(epochs):
                 for inputs, target in loader:
+                    if stamps is not None:
+                        stamps.append(clock())
                     loss = loss_fn(net(inputs), target)
                     loss.backward()
                     opt.step()
@@ -164,9 +179,9 @@ def old_style_path(api, workload: Workload, name: str) -> Build:
     """An MMCV-1.x-style runner over a lean model, configured like the seed."""
     counter = iter(range(1_000_000))
 
-    def build(batches, epochs, work_dir):
+    def build(batches, epochs, work_dir, stamps=None):
         cfg = copy.deepcopy(LEGACY_CFG)
-        model = LeanLegacy(workload.make_net(), workload.loss_fn)
+        model = LeanLegacy(workload.make_net(), workload.loss_fn, stamps)
         runner = api.Runner(
             model=model, optimizer=api.build_optimizer(model, cfg['optimizer']),
             work_dir=work_dir, max_epochs=epochs,
@@ -182,14 +197,14 @@ def old_style_path(api, workload: Workload, name: str) -> Build:
 
 
 def new_style_path(api, workload: Workload, name: str,
-                   make_model: Callable[[Workload], nn.Module],
+                   make_model: Callable[[Workload, Optional[list]], nn.Module],
                    runner_kwargs: Callable[[int], Dict[str, Any]]) -> Build:
     """An MMEngine-style runner; ``runner_kwargs(epochs)`` holds the recipe."""
     counter = iter(range(1_000_000))
 
-    def build(batches, epochs, work_dir):
+    def build(batches, epochs, work_dir, stamps=None):
         runner = api.Runner(
-            model=make_model(workload), work_dir=work_dir,
+            model=make_model(workload, stamps), work_dir=work_dir,
             train_dataloader=prebatched_loader(batches),
             experiment_name=f'{name}_{next(counter)}', log_level='WARNING',
             **runner_kwargs(epochs))
@@ -207,7 +222,7 @@ def native_path(api, workload: Workload, name: str) -> Build:
     cls = lean_native_class(api.BaseModel)
     return new_style_path(
         api, workload, name,
-        lambda w: cls(w.make_net(), w.loss_fn), native_kwargs)
+        lambda w, stamps: cls(w.make_net(), w.loss_fn, stamps), native_kwargs)
 
 
 # ----------------------------------------------------------- measurement
@@ -215,8 +230,10 @@ def native_path(api, workload: Workload, name: str) -> Build:
 class Spec:
     """Run lengths; ``quick()`` shrinks everything for smoke tests."""
 
-    tiny_iters: tuple = (1000, 4000)
-    cnn_iters: tuple = (100, 400)
+    tiny_iters: int = 4000
+    tiny_window: int = 100
+    cnn_iters: int = 400
+    cnn_window: int = 20
     repeats: int = 5
     transition_epochs: int = 20
     transition_batches: int = 10
@@ -224,19 +241,34 @@ class Spec:
 
     @classmethod
     def quick(cls) -> 'Spec':
-        return cls((20, 60), (4, 12), 1, 3, 4, (20, 60))
+        return cls(60, 10, 12, 4, 1, 3, 4, (20, 60))
 
-    def iters(self, workload: str) -> tuple:
-        return self.tiny_iters if workload == 'tiny' else self.cnn_iters
+    def run(self, workload: str) -> tuple:
+        """(iterations, window) of the timed runs of ``workload``."""
+        if workload == 'tiny':
+            return self.tiny_iters, self.tiny_window
+        return self.cnn_iters, self.cnn_window
 
 
-def timed(build: Build, batches: list, epochs: int) -> float:
+def timed(build: Build, batches: list, epochs: int):
+    """(seconds in ``train()``, per-iteration stamps) of one fresh run."""
+    stamps: List[float] = []
     with tempfile.TemporaryDirectory() as work_dir:
-        train = build(batches, epochs, work_dir)
+        train = build(batches, epochs, work_dir, stamps)
         gc.collect()
         start = time.perf_counter()
         train()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, stamps
+
+
+def window_median(stamps: List[float], window: int) -> float:
+    """Median seconds per iteration over consecutive windows of iterations."""
+    if len(stamps) <= window:
+        raise ValueError(f'{len(stamps)} iteration stamps cannot fill a '
+                         f'window of {window}; run more iterations')
+    spans = [(stamps[i + window] - stamps[i]) / window
+             for i in range(0, len(stamps) - window, window)]
+    return statistics.median(spans)
 
 
 def _rotations(names: List[str], repeats: int):
@@ -245,37 +277,40 @@ def _rotations(names: List[str], repeats: int):
         yield names[shift:] + names[:shift]
 
 
-def per_iteration(paths: Dict[str, Build], batches: list, lengths: tuple,
+def _ratio(value: float, base: float) -> float:
+    return value / base if base > 0 else float('nan')
+
+
+def per_iteration(paths: Dict[str, Build], batches: list, window: int,
                   repeats: int, baseline: str = 'plain') -> Dict[str, Dict]:
-    """Slope, intercept and ratio to ``baseline`` of every path."""
-    short, long = lengths
-    slopes: Dict[str, List[float]] = {n: [] for n in paths}
+    """Cost per iteration, overhead and ratio to ``baseline`` of each path."""
+    per_iter: Dict[str, List[float]] = {n: [] for n in paths}
     fixed: Dict[str, List[float]] = {n: [] for n in paths}
     for order in _rotations(list(paths), repeats):
         for name in order:
-            t_short = timed(paths[name], batches[:short], 1)
-            t_long = timed(paths[name], batches[:long], 1)
-            slope = (t_long - t_short) / (long - short)
-            slopes[name].append(slope)
-            fixed[name].append(t_short - short * slope)
-    out = {}
-    for name in paths:
-        ratios = [s / b for s, b in zip(slopes[name], slopes[baseline])]
-        out[name] = dict(
-            us_per_iter=statistics.median(slopes[name]) * 1e6,
-            overhead_us=statistics.median(
-                (s - b) * 1e6 for s, b in zip(slopes[name], slopes[baseline])),
-            ratio=statistics.median(ratios),
-            fixed_ms=statistics.median(fixed[name]) * 1e3,
-            ratios=ratios)
-    return out
+            seconds, stamps = timed(paths[name], batches, 1)
+            if len(stamps) != len(batches):
+                raise RuntimeError(f'{name} trained {len(stamps)} of '
+                                   f'{len(batches)} iterations')
+            cost = window_median(stamps, window)
+            per_iter[name].append(cost)
+            fixed[name].append(seconds - (stamps[-1] - stamps[0]) * len(stamps)
+                               / (len(stamps) - 1))
+    base = per_iter[baseline]
+    return {name: dict(
+        us_per_iter=statistics.median(v) * 1e6,
+        overhead_us=statistics.median((a - b) * 1e6 for a, b in zip(v, base)),
+        ratio=statistics.median(_ratio(a, b) for a, b in zip(v, base)),
+        fixed_ms=statistics.median(fixed[name]) * 1e3,
+        ratios=[_ratio(a, b) for a, b in zip(v, base)])
+        for name, v in per_iter.items()}
 
 
 def epoch_transition(paths: Dict[str, Build], batches: list, epochs: int,
                      per_epoch: int, repeats: int,
                      epochs_for: Optional[Dict[str, int]] = None
                      ) -> Dict[str, float]:
-    """Milliseconds one extra epoch boundary costs each path.
+    """Milliseconds one epoch boundary adds over an ordinary iteration.
 
     ``epochs_for`` lowers E for paths whose transitions are slow by design
     (mmcv sleeps 2 s in each).
@@ -284,9 +319,13 @@ def epoch_transition(paths: Dict[str, Build], batches: list, epochs: int,
     for order in _rotations(list(paths), repeats):
         for name in order:
             e = (epochs_for or {}).get(name, epochs)
-            many = timed(paths[name], batches[:per_epoch], e)
-            one = timed(paths[name], batches[:per_epoch * e], 1)
-            samples[name].append((many - one) / (e - 1) * 1e3)
+            _, stamps = timed(paths[name], batches[:per_epoch], e)
+            steps = [b - a for a, b in zip(stamps, stamps[1:])]
+            boundary = set(range(per_epoch - 1, len(steps), per_epoch))
+            typical = statistics.median(
+                s for i, s in enumerate(steps) if i not in boundary)
+            samples[name].append(statistics.median(
+                steps[i] - typical for i in boundary) * 1e3)
     return {n: statistics.median(v) for n, v in samples.items()}
 
 
@@ -301,11 +340,10 @@ def _rss_bytes() -> int:
 def traced_peak(build: Build, batches: list) -> Dict[str, int]:
     """Peak Python memory during training above what was held before it."""
     with tempfile.TemporaryDirectory() as work_dir:
-        gc.collect()
         tracemalloc.start()
         try:
-            train = build(batches, 1, work_dir)
-            gc.collect()
+            train = build(batches, 1, work_dir, None)
+            gc.collect()  # garbage freed mid-run would hide growth
             before, _ = tracemalloc.get_traced_memory()
             tracemalloc.reset_peak()
             rss = _rss_bytes()
@@ -317,8 +355,10 @@ def traced_peak(build: Build, batches: list) -> Dict[str, int]:
                     rss_growth=_rss_bytes() - rss)
 
 
-def memory(paths: Dict[str, Build], batches: list, lengths: tuple
-           ) -> Dict[str, Dict[str, float]]:
+def memory(paths: Dict[str, Build], batches: list, lengths: tuple,
+           baseline: str = 'plain') -> Dict[str, Dict[str, float]]:
+    """Peak memory at two run lengths; growth per iteration beyond the
+    baseline's (torch itself keeps a little per-iteration bookkeeping)."""
     short, long = lengths
     out = {}
     for name, build in paths.items():
@@ -329,6 +369,9 @@ def memory(paths: Dict[str, Build], batches: list, lengths: tuple
             retained_kib_long=b['retained'] / 1024,
             rss_growth_kib_long=b['rss_growth'] / 1024,
             bytes_per_iter=(b['peak'] - a['peak']) / (long - short))
+    for values in out.values():
+        values['excess_bytes_per_iter'] = (values['bytes_per_iter']
+                                           - out[baseline]['bytes_per_iter'])
     return out
 
 
@@ -341,15 +384,16 @@ def measure(make_paths: Callable[[Workload], Dict[str, Build]], spec: Spec,
     result: Dict[str, Any] = dict(per_iteration={})
     for wname in workloads:
         workload = WORKLOADS[wname]
-        lengths = spec.iters(wname)
-        batches = make_batches(workload, lengths[1])
-        log(f'per-iteration cost, {wname} model, {lengths} iterations')
+        iters, window = spec.run(wname)
+        log(f'per-iteration cost, {wname} model, {iters} iterations, '
+            f'{spec.repeats} repeat(s)')
         result['per_iteration'][wname] = per_iteration(
-            make_paths(workload), batches, lengths, spec.repeats)
+            make_paths(workload), make_batches(workload, iters), window,
+            spec.repeats)
     tiny = WORKLOADS['tiny']
     paths = make_paths(tiny)
-    n = spec.transition_epochs * spec.transition_batches
-    batches = make_batches(tiny, max(n, spec.memory_iters[1]))
+    batches = make_batches(tiny, max(spec.transition_batches,
+                                     spec.memory_iters[1]))
     log('epoch transitions')
     result['epoch_transition_ms'] = epoch_transition(
         paths, batches, spec.transition_epochs, spec.transition_batches,
@@ -406,7 +450,7 @@ def import_and_build(python: str, bench_dir: str, module: str, api_fn: str,
 def build_with(path: Build) -> None:
     """Build (not train) a runner over a handful of tiny batches."""
     with tempfile.TemporaryDirectory() as work_dir:
-        path(make_batches(WORKLOADS['tiny'], 4), 1, work_dir)
+        path(make_batches(WORKLOADS['tiny'], 4), 1, work_dir, None)
 
 
 # ------------------------------------------------------ reference side

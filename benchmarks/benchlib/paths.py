@@ -8,7 +8,8 @@ only the import line, which is the project's promise.
 
 Namespaces (``types.SimpleNamespace``):
 
-* old style: ``Runner``, ``Hook``, ``get_logger``, ``build_optimizer``
+* old style: ``Runner``, ``Hook``, ``get_logger``, ``build_optimizer``,
+  ``auto_fp16``
 * new style: ``Runner``, ``Hook``, ``BaseModel``, ``OptimWrapper``,
   ``OptimWrapperDict``
 """
@@ -23,7 +24,7 @@ from typing import Any, Dict, List, Optional
 import torch
 from torch.utils.data import DataLoader
 
-from .models import Workload, initial_state, load_initial
+from .models import Workload, initial_state, load_initial, with_auto_fp16
 from .scenarios import LOG_CONFIG, Setting
 from .trace import Trace, losses_as_floats, median_step
 
@@ -111,13 +112,20 @@ def finish(path: str, model: torch.nn.Module, recorder, seconds: float) -> Trace
         sec_per_iter=median_step(recorder.stamps), iters=len(recorder.lrs))
 
 
+def legacy_model(api, workload: Workload, setting: Setting) -> torch.nn.Module:
+    """The old-style model at the shared initial weights; an fp16 setting
+    gets the ``@auto_fp16`` forward of ``api``, as MMCV-era fp16 code has."""
+    model = load_initial(workload.make_legacy(), initial_state(workload))
+    if 'fp16' in setting.legacy:
+        with_auto_fp16(model, api.auto_fp16)
+    return model
+
+
 def run_old_style(api, path: str, workload: Workload, setting: Setting,
-                  work_dir: str, name: str, max_epochs: int,
-                  model: Optional[torch.nn.Module] = None) -> Trace:
+                  work_dir: str, name: str, max_epochs: int) -> Trace:
     """Train on an MMCV-1.x-style runner exactly as a team's script does."""
     cfg = setting.legacy_cfg()
-    if model is None:
-        model = load_initial(workload.make_legacy(), initial_state(workload))
+    model = legacy_model(api, workload, setting)
     runner = api.Runner(
         model=model, optimizer=build_old_optimizers(api, model, cfg['optimizer']),
         work_dir=work_dir, logger=api.get_logger(name, log_level=logging.WARNING),

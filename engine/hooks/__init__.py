@@ -13,7 +13,8 @@ from .sampler_seed_hook import DistSamplerSeedHook
 from .sync_buffer_hook import SyncBuffersHook
 
 __all__ = [
-    'Hook', 'Priority', 'get_priority', 'IterTimerHook', 'ParamSchedulerHook',
+    'Hook', 'Priority', 'get_priority', 'CheckpointHook', 'LoggerHook',
+    'RuntimeInfoHook', 'IterTimerHook', 'ParamSchedulerHook',
     'DistSamplerSeedHook', 'EMAHook', 'SyncBuffersHook', 'EmptyCacheHook',
-    'NonFiniteLossHook', 'CheckpointHook', 'LoggerHook', 'RuntimeInfoHook'
+    'NonFiniteLossHook'
 ]

@@ -53,8 +53,8 @@ class IterTimerHook(Hook):
         self.time_sec_tot += iter_time
         cur_iter = runner.iter
         time_sec_avg = self.time_sec_tot / (cur_iter - self.start_iter + 1)
-        message_hub.update_info('eta',
-                                time_sec_avg * (runner.max_iters - cur_iter - 1))
+        message_hub.update_info(
+            'eta', time_sec_avg * (runner.max_iters - cur_iter - 1))
 
     def _before_iter(self,
                      runner,

@@ -99,6 +99,14 @@ class RuntimeInfoHook(Hook):
         if outputs is None:
             return
         hub, keys = runner.message_hub, self._train_keys
+        # Outputs may carry their own (value, count) pairs, e.g. compat's
+        # legacy log_vars weighted by num_samples as mmcv's LogBuffer did.
+        weighted = None if type(outputs) is dict else getattr(
+            outputs, 'weighted_scalars', None)
+        if weighted is not None:
+            for name, (value, count) in weighted.items():
+                hub.update_scalar(keys[name], value, count)
+            return
         for name, value in outputs.items():
             hub.update_scalar(keys[name], value)
 

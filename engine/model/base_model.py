@@ -10,6 +10,7 @@ import torch.nn as nn
 from engine.registry import MODELS
 from .base_module import BaseModule
 from .data_preprocessor import BaseDataPreprocessor
+from .utils import run_forward
 
 Tensor = torch.Tensor
 
@@ -44,13 +45,6 @@ class NonFiniteLossError(FloatingPointError):
             f"Non-finite loss at {' of '.join(where) or 'an iteration'}: "
             f'{values}. Training stopped; lower the learning rate, enable '
             'gradient clipping or check the data of that iteration.')
-
-
-def _loss_value_error(model: nn.Module, name: str, value: Any) -> TypeError:
-    return TypeError(
-        f'{type(model).__name__}.forward(mode="loss") must return a dict of '
-        f'loss tensors (or lists of tensors), but {name!r} is a '
-        f'{type(value).__name__}')
 
 
 class BaseModel(BaseModule):
@@ -119,7 +113,7 @@ class BaseModel(BaseModule):
         The numbers are mmengine's: a 0-dim floating-point tensor is its own
         mean and ``0 + x`` is ``x``, so those two no-op kernels are skipped.
         """
-        if not isinstance(losses, Mapping):
+        if not isinstance(losses, (dict, Mapping)):
             raise TypeError(
                 f'{type(self).__name__}.forward(mode="loss") must return a '
                 f'dict of loss tensors, but returned {type(losses).__name__}')
@@ -140,7 +134,10 @@ class BaseModel(BaseModule):
                     isinstance(item, Tensor) for item in value):
                 mean = sum(item.mean() for item in value)
             else:
-                raise _loss_value_error(self, name, value)
+                raise TypeError(
+                    f'{type(self).__name__}.forward(mode="loss") must return '
+                    'a dict of loss tensors (or lists of tensors), but '
+                    f'{name!r} is a {type(value).__name__}')
             if 'loss' in name:
                 total = mean if total is None else total + mean
             reduced.append((name, mean))
@@ -156,14 +153,7 @@ class BaseModel(BaseModule):
 
     def _run_forward(self, data: Union[dict, tuple, list],
                      mode: str) -> Union[Dict[str, Tensor], list]:
-        """Call the model with ``data`` unpacked: a dict as keyword
-        arguments, a list or tuple as positional ones."""
-        if isinstance(data, dict):
-            return self(**data, mode=mode)
-        if isinstance(data, (list, tuple)):
-            return self(*data, mode=mode)
-        raise TypeError('the data preprocessor should return a dict, list or '
-                        f'tuple, but returned {type(data).__name__}')
+        return run_forward(self, data, mode)
 
     @abstractmethod
     def forward(self,

@@ -41,6 +41,16 @@ class BaseDataPreprocessor(nn.Module):
     def cast_data(self, data: Any) -> Any:
         """``data`` with its tensors on :attr:`device`; the same object when
         nothing had to move."""
+        cls = type(data)
+        if cls is list or cls is tuple or cls is dict:
+            # the usual batch: a flat container of tensors already in place
+            device = self._device
+            for item in (data.values() if cls is dict else data):
+                if not (isinstance(item, torch.Tensor)
+                        and item.device == device):
+                    break
+            else:
+                return data
         if isinstance(data, torch.Tensor):
             if data.device == self._device:
                 return data
@@ -136,8 +146,9 @@ class ImgDataPreprocessor(BaseDataPreprocessor):
                              f'both be given or both be None, but got '
                              f'mean={mean!r}, std={std!r}')
         if not isinstance(pad_size_divisor, int) or pad_size_divisor < 1:
-            raise ValueError('ImgDataPreprocessor: `pad_size_divisor` should '
-                             f'be a positive int, but got {pad_size_divisor!r}')
+            raise ValueError(
+                'ImgDataPreprocessor: `pad_size_divisor` should be a '
+                f'positive int, but got {pad_size_divisor!r}')
         self._enable_normalize = mean is not None
         if mean is not None:
             _check_mean_std('mean', mean)

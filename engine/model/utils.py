@@ -1,8 +1,9 @@
-"""Batch helpers shared by the data preprocessors."""
+"""Helpers shared by the models, their preprocessors and wrappers."""
 import math
-from typing import List, Union
+from typing import Any, List, Union
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 
@@ -42,3 +43,15 @@ def stack_batch(tensor_list: List[torch.Tensor],
         F.pad(tensor, pad, value=pad_value) if any(pad) else tensor
         for tensor, pad in zip(tensor_list, pads)
     ])
+
+
+def run_forward(model: nn.Module, data: Union[dict, tuple, list],
+                mode: str) -> Any:
+    """Call ``model`` with a preprocessed batch unpacked: a dict as keyword
+    arguments, a list or tuple as positional ones."""
+    if isinstance(data, dict):
+        return model(**data, mode=mode)
+    if isinstance(data, (list, tuple)):
+        return model(*data, mode=mode)
+    raise TypeError('the data preprocessor should return a dict, list or '
+                    f'tuple, but returned {type(data).__name__}')

@@ -11,6 +11,7 @@ from torch.nn.parallel import DataParallel, DistributedDataParallel
 
 from engine.logging import print_log
 from engine.registry import MODEL_WRAPPERS
+from .utils import run_forward
 
 MODEL_WRAPPERS.register_module(module=DistributedDataParallel)
 MODEL_WRAPPERS.register_module(module=DataParallel)
@@ -49,15 +50,6 @@ def _report_params_outside_graph(loss: torch.Tensor, model: nn.Module) -> None:
                 'computational graph of the loss',
                 logger='current',
                 level=logging.ERROR)
-
-
-def _unpack_call(model: nn.Module, data: Any, mode: str) -> Any:
-    if isinstance(data, dict):
-        return model(**data, mode=mode)
-    if isinstance(data, (list, tuple)):
-        return model(*data, mode=mode)
-    raise TypeError('the data preprocessor should return a dict, list or '
-                    f'tuple, but returned {type(data).__name__}')
 
 
 @MODEL_WRAPPERS.register_module()
@@ -106,7 +98,7 @@ class MMDistributedDataParallel(DistributedDataParallel):
         return self.module.test_step(data)
 
     def _run_forward(self, data: Union[dict, tuple, list], mode: str) -> Any:
-        return _unpack_call(self, data, mode)
+        return run_forward(self, data, mode)
 
 
 @MODEL_WRAPPERS.register_module()

@@ -217,7 +217,9 @@ class DefaultOptimWrapperConstructor:
         optimizer_cfg = dict(self.optimizer_cfg)
         optimizer_cls = optimizer_cfg['type']
         if isinstance(optimizer_cls, str):
-            optimizer_cls = OPTIMIZERS.get(optimizer_cls)
+            name, optimizer_cls = optimizer_cls, OPTIMIZERS.get(optimizer_cls)
+            if optimizer_cls is None:
+                raise OPTIMIZERS.unknown_key_error(name)
         # Some optimizers name their first argument differently
         # (model_params); fill whatever it is called.
         first_arg = next(iter(inspect.signature(optimizer_cls).parameters))

@@ -3,7 +3,7 @@ the optimizer step, so that models call ``update_params(loss)`` and stay
 unaware of how the update is done (mmengine 0.10.7 semantics)."""
 import contextlib
 import logging
-from typing import Callable, ContextManager, Dict, List, Optional
+from typing import Any, Callable, ContextManager, Dict, List, Optional
 
 import torch
 import torch.nn as nn
@@ -153,12 +153,17 @@ class OptimWrapper(BaseOptimWrapper):
         if result is not None:
             self.message_hub.update_scalar(f'train/{self.grad_name}', result)
 
-    def initialize_count_status(self, model: nn.Module, init_counts: int,
-                                max_counts: int) -> None:
+    def initialize_count_status(self,
+                                model: nn.Module,
+                                init_counts: int,
+                                max_counts: int,
+                                logger: Any = 'current') -> None:
         """Tell the wrapper where the run starts and ends.
 
         Without it the last incomplete accumulation window never steps; with
-        it that window's loss is divided by its real size.
+        it that window's loss is divided by its real size. ``logger`` (a
+        :func:`print_log` target) receives the warnings; the legacy hooks
+        pass ``'silent'`` and warn in mmcv's words themselves.
         """
         self._inner_count = init_counts
         self._max_counts = max_counts
@@ -168,13 +173,13 @@ class OptimWrapper(BaseOptimWrapper):
                 f'accumulative_counts={self._accumulative_counts}: the '
                 'gradients of the interrupted window are lost and the result '
                 'may differ slightly.',
-                logger='current',
+                logger=logger,
                 level=logging.WARNING)
         if self._accumulative_counts > 1 and has_batch_norm(model):
             print_log(
                 'Gradient accumulation may slightly decrease performance '
                 'because the model has BatchNorm layers.',
-                logger='current',
+                logger=logger,
                 level=logging.WARNING)
         self._remainder_counts = self._max_counts % self._accumulative_counts
 

@@ -390,12 +390,22 @@ def default_hook_cfgs(default_hooks: Optional[Dict[str, Any]]) -> List[Any]:
     return list(hooks.values())
 
 
+# Converters for hooks written for another API (compat registers one for
+# MMCV-style hooks and their configs): each gets what build_hook was given
+# and returns an engine Hook, or None when the object is not its kind.
+HOOK_CONVERTERS: List[Any] = []
+
+
 def build_hook(hook: Any) -> Any:
     """A Hook (as is) or a config; a ``priority`` key in the config is kept
     for the registration and not passed to the hook's constructor."""
     from engine.hooks import Hook
     if isinstance(hook, Hook):
         return hook
+    for convert in HOOK_CONVERTERS:
+        converted = convert(hook)
+        if converted is not None:
+            return converted
     if not isinstance(hook, dict):
         raise _type_error('hook', 'a Hook instance or a config dict', hook)
     cfg = dict(hook)

@@ -57,6 +57,30 @@ def calc_dynamic_intervals(
 
 
 # ------------------------------------------------------------ data position
+class _Skipping:
+    """Iterator over ``source`` that first discards ``n`` items. The discard
+    happens at the first ``next()`` (as a sampler would start) or earlier
+    through :meth:`prime`."""
+
+    def __init__(self, source: Any, n: int) -> None:
+        self._source = source
+        self._n = n
+        self._it: Optional[Iterator] = None
+
+    def prime(self) -> None:
+        if self._it is None:
+            self._it = iter(self._source)
+            collections.deque(itertools.islice(self._it, self._n), maxlen=0)
+
+    def __iter__(self) -> '_Skipping':
+        return self
+
+    def __next__(self) -> Any:
+        if self._it is None:
+            self.prime()
+        return next(self._it)
+
+
 class _SkipFirst:
     """A (batch) sampler whose iteration starts ``n`` items later; the
     skipped items are index lists only, nothing is loaded."""
@@ -64,18 +88,25 @@ class _SkipFirst:
     def __init__(self, inner: Any, n: int) -> None:
         self.inner = inner
         self.n = n
+        self.active: Optional[_Skipping] = None
 
-    def __iter__(self) -> Iterator:
-        it = iter(self.inner)
-        collections.deque(itertools.islice(it, self.n), maxlen=0)
-        return it
+    def __iter__(self) -> _Skipping:
+        self.active = _Skipping(self.inner, self.n)
+        return self.active
 
     def __len__(self) -> int:
         return len(self.inner)
 
+    def prime(self) -> None:
+        """Start the sampler now (it draws its shuffling seed when started)
+        and skip, without loading anything."""
+        if self.active is not None:
+            self.active.prime()
 
-def iterate_from(loader: Any, skip: int) -> Iterator:
-    """An iterator over ``loader`` that starts at batch ``skip``.
+
+def iterate_from(loader: Any, skip: int) -> Tuple[Iterator, Any]:
+    """An iterator over ``loader`` starting at batch ``skip``, and the
+    skipping sampler (None when nothing is skipped).
 
     For a map-style ``DataLoader`` the skip happens in a shallow copy whose
     (batch) sampler begins ``skip`` index lists later, so workers never load
@@ -83,20 +114,19 @@ def iterate_from(loader: Any, skip: int) -> Iterator:
     batches) can only be replayed.
     """
     if skip <= 0:
-        return iter(loader)
+        return iter(loader), None
     if isinstance(loader, DataLoader) and \
             not isinstance(loader.dataset, IterableDataset):
         view = copy.copy(loader)
         view.__dict__['_iterator'] = None
         name = 'batch_sampler' if loader.batch_sampler is not None \
             else 'sampler'
-        view.__dict__[name] = _SkipFirst(getattr(loader, name), skip)
-        return iter(view)
+        skipper = _SkipFirst(getattr(loader, name), skip)
+        view.__dict__[name] = skipper
+        return iter(view), skipper
     _log(f'{type(loader).__name__} has no sampler to start at batch {skip}; '
          'replaying the skipped batches', logging.WARNING)
-    it = iter(loader)
-    collections.deque(itertools.islice(it, skip), maxlen=0)
-    return it
+    return _Skipping(loader, skip), None
 
 
 def _index_source(loader: Any) -> Any:
@@ -121,29 +151,40 @@ def set_sampler_epoch(loader: Any, epoch: int) -> None:
 
 class DataCursor:
     """Iterates one pass of a loader and remembers its position: the pass
-    number, the batches served so far, and the generator states at the pass
-    start (which decided its shuffling and the workers' seeds)."""
+    number, the batches served so far, and the generator states when the
+    pass was opened (``iter(loader)`` draws the workers' base seed) and when
+    its first batch was asked for (a shuffling sampler draws its seed then).
+    """
 
     def __init__(self, loader: Any) -> None:
         self.loader = loader
         self.pass_index = 0
         self.served = 0
-        self.rng: Optional[dict] = None
+        self.rng: Dict[str, Optional[dict]] = dict(open=None, start=None)
         self._it: Optional[Iterator] = None
+        self._await_start = False
 
     def open(self,
              pass_index: int,
              skip: int = 0,
              rng: Optional[dict] = None) -> 'DataCursor':
-        """Start pass ``pass_index`` at batch ``skip``; with ``rng`` given
-        (on resume) the pass is opened under those generator states and the
-        current ones are put back afterwards."""
-        current = get_rng_state() if rng is not None else None
-        if rng is not None:
-            set_rng_state(rng)
-        self.rng = get_rng_state()
-        self._it = iterate_from(self.loader, skip)
-        if current is not None:
+        """Start pass ``pass_index`` at batch ``skip``. On resume ``rng``
+        holds the states recorded for that pass: the pass is re-opened and
+        its sampler started under them, and the current states are put back
+        afterwards."""
+        if rng is None or rng.get('open') is None:
+            self.rng = dict(open=get_rng_state(), start=None)
+            self._it, skipper = iterate_from(self.loader, skip)
+            self._await_start = True
+        else:
+            current = get_rng_state()
+            set_rng_state(rng['open'])
+            self._it, skipper = iterate_from(self.loader, skip)
+            self.rng = dict(open=rng['open'], start=rng.get('start'))
+            self._await_start = self.rng['start'] is None
+            if skipper is not None and not self._await_start:
+                set_rng_state(self.rng['start'])
+                skipper.prime()
             set_rng_state(current)
         self.pass_index = pass_index
         self.served = skip
@@ -153,13 +194,18 @@ class DataCursor:
         return self
 
     def __next__(self) -> Any:
+        if self._await_start:
+            self._await_start = False
+            self.rng['start'] = get_rng_state()
         batch = next(self._it)
         self.served += 1
         return batch
 
     def state(self) -> dict:
         return dict(
-            pass_index=self.pass_index, served=self.served, pass_rng=self.rng)
+            pass_index=self.pass_index,
+            served=self.served,
+            pass_rng=dict(self.rng))
 
 
 class _InfiniteDataloaderIterator:

@@ -347,7 +347,11 @@ class Runner:
             return
         name = osp.basename(self.cfg.filename) if self.cfg.filename else \
             f'{self._timestamp}.py'
-        self.cfg.dump(osp.join(self._work_dir, name))
+        try:
+            self.cfg.dump(osp.join(self._work_dir, name))
+        except TypeError as e:  # built objects have no config-file form
+            self.logger.warning(f'The config is not saved to the work_dir: '
+                                f'{e}')
 
     # ------------------------------------------------------------ builders
     build_model = staticmethod(builders.build_model)

@@ -181,8 +181,9 @@ class GradientCumulativeOptimizerHook(OptimizerHook):
         self.divisible_iters = (
             runner.max_iters // self.cumulative_iters * self.cumulative_iters)
         self.remainder_iters = runner.max_iters - self.divisible_iters
+        # the warnings above are mmcv's; the wrapper's own stay silent
         self.get_optim_wrapper(runner).initialize_count_status(
-            runner.model, runner.iter, runner.max_iters)
+            runner.model, runner.iter, runner.max_iters, logger='silent')
         self.initialized = True
 
     def _get_loss_factor(self, runner) -> int:

@@ -30,6 +30,12 @@ def _show(value: Any) -> str:
     return text if len(text) < 200 else text[:200] + '...'
 
 
+def _child(path: str, key: str) -> str:
+    if key.isidentifier():
+        return f'{path}.{key}' if path else key
+    return f'{path}[{key!r}]'
+
+
 def first_difference(expected: Any, actual: Any,
                      path: str = '') -> Optional[str]:
     """``None`` when equal, else a description of the first difference."""
@@ -40,7 +46,7 @@ def first_difference(expected: Any, actual: Any,
                     f'{sorted(set(actual) - set(expected))}')
         for key in expected:
             found = first_difference(expected[key], actual[key],
-                                     f'{path}.{key}' if path else str(key))
+                                     _child(path, key))
             if found:
                 return found
         return None
@@ -50,7 +56,7 @@ def first_difference(expected: Any, actual: Any,
             if found:
                 return found
         if len(expected) != len(actual):
-            return (f'{path}: length {len(actual)}, expected '
+            return (f'{path or "<root>"}: length {len(actual)}, expected '
                     f'{len(expected)} (first extra/missing at index '
                     f'{min(len(expected), len(actual))})')
         return None

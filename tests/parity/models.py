@@ -235,22 +235,3 @@ def mae_metric(api):
     """A fresh ``MAEMetric`` instance built on ``api.evaluator.BaseMetric``."""
     return _mae_metric(api.evaluator.BaseMetric)()
 
-
-@functools.cache
-def _sample_count_metric(base_metric: type) -> type:
-    class SampleCountMetric(base_metric):
-        """Counts the per-sample results a validation produced: checks that
-        whatever a model's ``val_step`` returns arrives one per sample."""
-
-        def process(self, data_batch, data_samples) -> None:
-            self.results.append(len(data_samples))
-
-        def compute_metrics(self, results: list) -> dict:
-            return dict(val_samples=sum(results))
-
-    return SampleCountMetric
-
-
-def sample_count_metric(api):
-    """A fresh ``SampleCountMetric`` built on ``api.evaluator.BaseMetric``."""
-    return _sample_count_metric(api.evaluator.BaseMetric)()

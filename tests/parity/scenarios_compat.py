@@ -15,12 +15,11 @@ from typing import Optional
 from . import scenarios_engine
 from .apis import engine_api
 from .common import seed_everything
-from .models import sample_count_metric
 from .scenarios_legacy import LegacyScenario
 
-# Set here, whatever the migrated arguments say.
+# What the caller provides, whatever the migrated arguments say.
 _OURS = ('model', 'work_dir', 'experiment_name', 'train_dataloader',
-         'val_dataloader', 'val_evaluator')
+         'val_dataloader')
 
 
 def run_on_engine(scenario: LegacyScenario, work_dir: Path,
@@ -35,8 +34,7 @@ def run_on_engine(scenario: LegacyScenario, work_dir: Path,
     loaders = scenario.data()
     kwargs['train_dataloader'] = loaders['train']
     if kwargs.get('val_cfg') is not None:
-        kwargs.update(val_dataloader=loaders['val'],
-                      val_evaluator=[sample_count_metric(api)])
+        kwargs['val_dataloader'] = loaders['val']
     if resume_from is not None:
         kwargs.update(load_from=str(resume_from), resume=True)
     return scenarios_engine.train(

@@ -23,8 +23,7 @@ import torch
 
 from .common import (GROUP_KEYS, SEED, Interrupted, checkpoint_names, encode,
                      group_hparams, loader, read_scalar_log, regression_data,
-                     seed_everything, state_of, to_float,
-                     unique_name)
+                     seed_everything, state_of, to_float, unique_name)
 from .models import engine_models, mae_metric
 
 

@@ -87,7 +87,7 @@ def annealing_cos(start: float, end: float, factor: float,
                   weight: float = 1.) -> float:
     """Cosine from ``start`` (factor 0) to ``end`` (factor 1), mmcv's order."""
     cos_out = cos(pi * factor) + 1
-    return end + (start - end) * 0.5 * weight * cos_out
+    return end + 0.5 * weight * (start - end) * cos_out
 
 
 def annealing_linear(start: float, end: float, factor: float) -> float:
@@ -98,22 +98,28 @@ def annealing_linear(start: float, end: float, factor: float) -> float:
 _ANNEAL = {'cos': annealing_cos, 'linear': annealing_linear}
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def format_param(name: Optional[str], num_groups: int, param) -> list:
     """Expand a number, a per-group list or a per-optimizer dict into one
-    value per parameter group, as mmcv's ``format_param``."""
-    if isinstance(param, numbers.Number):
+    value per parameter group, as mmcv's ``format_param``; ``name`` is the
+    optimizer's key in such a dict."""
+    if _is_number(param):
         return [param] * num_groups
     if isinstance(param, (list, tuple)):
         if len(param) != num_groups:
-            raise ValueError(f'expected {num_groups} values for {name}, got '
-                             f'{len(param)}')
+            raise ValueError(f'expected {num_groups} values (one per '
+                             f'parameter group) for optimizer {name}, got '
+                             f'{len(param)}: {param!r}')
         return list(param)
     if isinstance(param, Mapping):
         if name not in param:
-            raise KeyError(f'{name} is not found in {list(param)}')
+            raise KeyError(f'optimizer {name!r} is not found in {list(param)}')
         return format_param(name, num_groups, param[name])
-    raise TypeError(f'expected a number, a list or a dict of them for {name},'
-                    f' but got {param!r}')
+    raise TypeError('expected a number, a list of them (per parameter group) '
+                    f'or a dict of those (per optimizer), but got {param!r}')
 
 
 def _normalize_policy(policy: Any, kind: str) -> str:
@@ -176,6 +182,30 @@ def _check_anneal(strategy: Any, policy: str) -> None:
                          f'"linear", but got {strategy!r}')
 
 
+_NUMERIC_OPTIONS = frozenset({
+    'gamma', 'min_lr', 'min_lr_ratio', 'power', 'start_percent',
+    'cyclic_times', 'step_ratio_up', 'total_steps', 'pct_start', 'div_factor',
+    'final_div_factor', 'warmup_iters', 'warmup_ratio', 'min_momentum',
+    'min_momentum_ratio'
+})
+
+
+def _check_types(options: dict, policy: str, kind: str) -> None:
+    """Numbers where numbers are expected, before any arithmetic fails
+    with a less helpful message."""
+    for key, value in options.items():
+        if key in _NUMERIC_OPTIONS and value is not None and not _is_number(
+                value):
+            raise TypeError(f'{policy} {kind} policy: {key} should be a '
+                            f'number, but got {value!r}')
+    for key in ('periods', 'restart_weights'):
+        value = options.get(key)
+        if value is not None and not (isinstance(value, (list, tuple)) and
+                                      all(_is_number(v) for v in value)):
+            raise TypeError(f'{policy} {kind} policy: {key} should be a list '
+                            f'of numbers, but got {value!r}')
+
+
 def _need(value: Optional[int], what: str, policy: str) -> int:
     if value is None:
         raise ValueError(f'the {policy} policy needs {what}, which was not '
@@ -209,6 +239,7 @@ class Schedule:
         if missing:
             raise KeyError(f'{self.policy} {kind} policy needs option(s) '
                            f'{missing}')
+        _check_types(merged, self.policy, kind)
         self.options = merged
         self.by_epoch = bool(merged.pop('by_epoch'))
         self.warmup = merged.pop('warmup')

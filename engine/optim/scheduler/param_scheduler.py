@@ -14,6 +14,7 @@ A scheduler is stepped by ``ParamSchedulerHook`` after every iteration
 the first step, which sets the value of step 0.
 """
 import math
+import numbers
 from typing import Dict, List, Optional, Sequence, Union
 
 from torch.optim import Optimizer
@@ -34,7 +35,22 @@ def _check_optimizer(optimizer) -> None:
                         f'{type(optimizer).__name__}')
 
 
+def check_numbers(owner: str, optional: Sequence[str] = (),
+                  **values) -> None:
+    """TypeError naming the first argument that is not a number (None is
+    accepted for the names in ``optional``)."""
+    for name, value in values.items():
+        if value is None and name in optional:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f'{owner}: {name} should be a number, but got '
+                            f'{value!r}')
+
+
 def _check_range(begin: int, end: int) -> None:
+    for name, value in (('begin', begin), ('end', end)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f'{name} should be an int, but got {value!r}')
     if end <= begin:
         raise ValueError('end should be larger than begin, but got '
                          f'begin={begin}, end={end}')
@@ -198,6 +214,7 @@ class StepParamScheduler(_ParamScheduler):
         if not isinstance(step_size, int) or step_size <= 0:
             raise ValueError(f'step_size should be a positive int, but got '
                              f'{step_size!r}')
+        check_numbers(type(self).__name__, gamma=gamma)
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, param_name, begin, end, last_step,
@@ -226,6 +243,7 @@ class MultiStepParamScheduler(_ParamScheduler):
                  end: int = INF,
                  by_epoch: bool = True,
                  verbose: bool = False):
+        check_numbers(type(self).__name__, gamma=gamma)
         if not isinstance(milestones, (list, tuple)):
             raise TypeError('milestones should be a list of ints, but got '
                             f'{milestones!r}')
@@ -259,6 +277,7 @@ class ConstantParamScheduler(_ParamScheduler):
                  last_step: int = -1,
                  by_epoch: bool = True,
                  verbose: bool = False):
+        check_numbers(type(self).__name__, factor=factor)
         if factor > 1.0 or factor < 0:
             raise ValueError('Constant multiplicative factor should be '
                              f'between 0 and 1, but got {factor!r}')
@@ -289,6 +308,7 @@ class ExponentialParamScheduler(_ParamScheduler):
                  last_step: int = -1,
                  by_epoch: bool = True,
                  verbose: bool = False):
+        check_numbers(type(self).__name__, gamma=gamma)
         self.gamma = gamma
         super().__init__(optimizer, param_name, begin, end, last_step,
                          by_epoch, verbose)
@@ -318,6 +338,9 @@ class CosineAnnealingParamScheduler(_ParamScheduler):
                  by_epoch: bool = True,
                  verbose: bool = False,
                  eta_min_ratio: Optional[float] = None):
+        check_numbers(type(self).__name__,
+                      ('T_max', 'eta_min', 'eta_min_ratio'), T_max=T_max,
+                      eta_min=eta_min, eta_min_ratio=eta_min_ratio)
         if eta_min is None and eta_min_ratio is None:
             eta_min = 0.
         if eta_min is not None and eta_min_ratio is not None:
@@ -369,6 +392,8 @@ class LinearParamScheduler(_ParamScheduler):
                  last_step: int = -1,
                  by_epoch: bool = True,
                  verbose: bool = False):
+        check_numbers(type(self).__name__, start_factor=start_factor,
+                      end_factor=end_factor)
         if start_factor > 1.0 or start_factor < 0:
             raise ValueError('start_factor should be between 0 and 1, but got '
                              f'{start_factor!r}')
@@ -405,6 +430,7 @@ class PolyParamScheduler(_ParamScheduler):
                  last_step: int = -1,
                  by_epoch: bool = True,
                  verbose: bool = False):
+        check_numbers(type(self).__name__, eta_min=eta_min, power=power)
         self.eta_min = eta_min
         self.power = power
         self.total_iters = end - begin - 1
@@ -454,6 +480,8 @@ class OneCycleParamScheduler(_ParamScheduler):
         if param_name != 'lr':
             raise ValueError('OneCycle only schedules the learning rate, but '
                              f'got param_name={param_name!r}')
+        check_numbers(type(self).__name__, div_factor=div_factor,
+                      final_div_factor=final_div_factor)
         self.eta_max = eta_max
         self.div_factor = div_factor
         self.final_div_factor = final_div_factor
@@ -545,6 +573,8 @@ class CosineRestartParamScheduler(_ParamScheduler):
                  last_step: int = -1,
                  by_epoch: bool = True,
                  verbose: bool = False):
+        check_numbers(type(self).__name__, ('eta_min', 'eta_min_ratio'),
+                      eta_min=eta_min, eta_min_ratio=eta_min_ratio)
         if (eta_min is None) == (eta_min_ratio is None):
             raise ValueError('give exactly one of eta_min and eta_min_ratio '
                              f'(got {eta_min!r} and {eta_min_ratio!r})')
@@ -627,6 +657,8 @@ class ReduceOnPlateauParamScheduler(_ParamScheduler):
                  verbose: bool = False):
         _check_optimizer(optimizer)
         _check_range(begin, end)
+        check_numbers(type(self).__name__, factor=factor, patience=patience,
+                      threshold=threshold, cooldown=cooldown, eps=eps)
         if not by_epoch:
             raise ValueError(f'{type(self).__name__} only supports '
                              'by_epoch=True')

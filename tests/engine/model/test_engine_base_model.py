@@ -40,7 +40,8 @@ class ToyModel(BaseModel):
     def forward(self, img, label, mode='tensor'):
         feat = self.linear(img)
         if mode == 'loss':
-            return dict(loss1=(feat - label).pow(2), loss2=(feat - label).abs())
+            return dict(loss1=(feat - label).pow(2),
+                        loss2=(feat - label).abs())
         if mode == 'predict':
             return [f for f in feat]
         return feat
