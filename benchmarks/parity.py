@@ -149,12 +149,13 @@ def judge(traces: Dict[str, Trace], checks, strict: bool) -> List[Dict[str, Any]
             continue
         row = dict(path=path, base=base, checked=checked)
         skipped = a.skipped or b.skipped
-        error = a.error or b.error
         if skipped:
             row.update(status='n/a', note=skipped)
-        elif error:
-            culprit = path if a.error else base
-            row.update(status='ERROR', note=f'{culprit}: {error}')
+        elif a.error:
+            row.update(status='ERROR', note=a.error)
+        elif b.error:
+            row.update(status='ERROR', note=f'nothing to compare with: {base} '
+                                            'failed')
         else:
             diff = compare(b, a)
             row.update(diff.to_json(), status=diff.status(strict))

@@ -27,7 +27,7 @@ def mmcv_api() -> types.SimpleNamespace:
     import mmcv.runner
     import mmcv.utils
     return types.SimpleNamespace(
-        Runner=mmcv.runner.Runner, Hook=mmcv.runner.Hook,
+        Runner=mmcv.runner.EpochBasedRunner, Hook=mmcv.runner.Hook,
         get_logger=mmcv.utils.get_logger,
         build_optimizer=mmcv.runner.build_optimizer,
         auto_fp16=mmcv.runner.auto_fp16)

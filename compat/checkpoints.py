@@ -331,7 +331,9 @@ class LegacyCheckpointHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not is_legacy_checkpoint(checkpoint):
             return
-        if not isinstance(checkpoint.get('meta'), dict):
+        meta = checkpoint.get('meta')
+        if not (isinstance(meta, dict) and isinstance(meta.get('epoch'), int)
+                and isinstance(meta.get('iter'), int)):
             return  # weights only: nothing to resume, load_from still works
         by_epoch = runner_by_epoch(runner)
         converted = legacy_to_engine(checkpoint, by_epoch=by_epoch)

@@ -285,8 +285,12 @@ class LegacyRunnerView:
     def epoch(self) -> int:
         if self.by_epoch:
             return self._runner.epoch
-        length = len(self.data_loader) if self.data_loader is not None else 0
-        return self._runner.iter // length if length else 0
+        # mmcv's IterBasedRunner copies its IterLoader's pass count *before*
+        # fetching the batch, so it lags one iteration at each new pass.
+        loader = self._loader_for('train')
+        length = len(loader) if loader is not None else 0
+        current = min(self._runner.iter, self._runner.max_iters - 1)
+        return max(current - 1, 0) // length if length else 0
 
     @property
     def iter(self) -> int:

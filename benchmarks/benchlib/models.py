@@ -147,10 +147,12 @@ def _fp16_class(cls: type, auto_fp16: Callable) -> type:
 
 
 def with_auto_fp16(model: nn.Module, auto_fp16: Callable) -> nn.Module:
-    """Give ``model`` the ``@auto_fp16(apply_to=('img',))`` forward an
-    MMCV-era mixed-precision model is written with (the decorator comes from
-    the framework under test)."""
+    """Give ``model`` the ``@auto_fp16(apply_to=('img',))`` forward and the
+    ``fp16_enabled = False`` flag an MMCV-era mixed-precision model is
+    written with (``wrap_fp16_model`` turns on only models that have the
+    flag). The decorator comes from the framework under test."""
     model.__class__ = _fp16_class(type(model), auto_fp16)
+    model.fp16_enabled = False
     return model
 
 

@@ -18,8 +18,9 @@ from .scenarios import LOG_CONFIG, Setting
 def legacy_api() -> types.SimpleNamespace:
     import legacy
     return types.SimpleNamespace(
-        Runner=legacy.Runner, Hook=legacy.Hook, get_logger=legacy.get_logger,
-        build_optimizer=legacy.build_optimizer, auto_fp16=legacy.auto_fp16)
+        Runner=legacy.EpochBasedRunner, Hook=legacy.Hook,
+        get_logger=legacy.get_logger, build_optimizer=legacy.build_optimizer,
+        auto_fp16=legacy.auto_fp16)
 
 
 def native_api() -> types.SimpleNamespace:

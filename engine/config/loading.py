@@ -110,9 +110,10 @@ def _parse_python(text: str, filename: str) -> ast.Module:
     try:
         return ast.parse(text, filename=filename)
     except SyntaxError as exc:
+        message = (f'syntax error in config file {filename}, line '
+                   f'{exc.lineno}: {exc.msg}')
         raise SyntaxError(
-            f'syntax error in config file {filename}, line {exc.lineno}: '
-            f'{exc.msg}', (filename, exc.lineno, exc.offset, exc.text)) from None
+            message, (filename, exc.lineno, exc.offset, exc.text)) from None
 
 
 def _is_base_assign(node: ast.stmt) -> bool:
@@ -173,8 +174,8 @@ def _load_data_file(text: str, filename: str) -> dict:
         try:
             import yaml
         except ImportError:
-            raise ImportError(
-                f'reading {filename} needs PyYAML: pip install pyyaml') from None
+            raise ImportError(f'reading {filename} needs PyYAML: '
+                              'pip install pyyaml') from None
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:

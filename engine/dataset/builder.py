@@ -124,8 +124,8 @@ def build_dataloader(dataloader: Any,
         dataset = SlicedDataset(
             dataset, num_batch_per_epoch * _batch_size(cfg) * get_world_size())
 
-    sampler = _pop_required(cfg, 'sampler',
-                            "sampler=dict(type='DefaultSampler', shuffle=True)")
+    sampler = _pop_required(
+        cfg, 'sampler', "sampler=dict(type='DefaultSampler', shuffle=True)")
     if isinstance(sampler, dict):
         sampler = DATA_SAMPLERS.build(
             sampler,
@@ -169,4 +169,5 @@ def build_dataloader(dataloader: Any,
     except TypeError as exc:
         raise TypeError(
             f'building the DataLoader failed: {exc}; the remaining dataloader '
-            f'config keys {sorted(cfg)} are passed to torch DataLoader') from exc
+            f'config keys {sorted(cfg)} are passed to torch DataLoader'
+        ) from exc

@@ -49,6 +49,8 @@ def check_log_value(value: Any) -> Any:
                 f'a logged value must have one element, got an array of '
                 f'shape {value.shape}')
         return value.item()
+    if isinstance(value, (int, float)):  # bool and other subclasses
+        return value
     raise TypeError(
         f'a logged value must be an int, float, one-element tensor or numpy '
         f'value, got {type(value).__name__}')
@@ -75,9 +77,10 @@ class HistoryBuffer:
                 f'got {len(log_history)} and {len(count_history)}')
         self.max_length = max_length
         # Values not yet converted to numbers, oldest first.
-        self._pending_logs: list = [check_log_value(v) if not isinstance(
-            v, (int, float)) else v for v in log_history][-max_length:]
-        self._pending_counts: list = list(count_history)[-max_length:]
+        self._pending_logs: list = [
+            check_log_value(v) for v in log_history[-max_length:]
+        ]
+        self._pending_counts: list = list(count_history[-max_length:])
         # Converted values; like mmengine, an empty history is float64.
         self._log_history = np.array([])
         self._count_history = np.array([])
@@ -91,9 +94,9 @@ class HistoryBuffer:
         Tensors are stored without being read; the buffer never holds more
         than ``max_length`` values.
         """
-        if not isinstance(log_val, (int, float)):
+        if log_val.__class__ is not float and log_val.__class__ is not int:
             log_val = check_log_value(log_val)
-        if not isinstance(count, (int, float)):
+        if count.__class__ is not int and not isinstance(count, (int, float)):
             raise TypeError(
                 f'count must be an int, got {type(count).__name__}')
         pending = self._pending_logs

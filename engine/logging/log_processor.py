@@ -123,8 +123,9 @@ class LogProcessor:
         buffers = OrderedDict()
         for key, buffer in runner.message_hub.log_scalars.items():
             if key.startswith(mode):
-                buffers[key if reserve_prefix else _strip_prefix(key, prefix)] = (
-                    buffer)
+                if not reserve_prefix:
+                    key = _strip_prefix(key, prefix)
+                buffers[key] = buffer
         tag = OrderedDict()
         for key, buffer in buffers.items():
             if self.mean_pattern.search(key) is not None:
@@ -187,9 +188,11 @@ class LogProcessor:
                 epoch = self._epoch(runner, mode)
                 epoch_str = f'[{epoch}]'
                 if trains:
-                    epoch_str = epoch_str.rjust(len(str(runner.max_epochs)) + 3)
+                    width = len(str(runner.max_epochs)) + 3
+                    epoch_str = epoch_str.rjust(width)
                 tag['epoch'] = epoch
-                log_str = f'Epoch({mode}){epoch_str}[{iter_str}/{loader_len}]  '
+                log_str = (f'Epoch({mode}){epoch_str}'
+                           f'[{iter_str}/{loader_len}]  ')
             else:
                 log_str = f'Epoch({mode}) [{iter_str}/{loader_len}]  '
         elif mode == 'train':
@@ -206,8 +209,9 @@ class LogProcessor:
         if ('time' in log_tag and 'data_time' in log_tag
                 and 'eta' in hub.runtime_info):
             eta = datetime.timedelta(seconds=int(hub.get_info('eta')))
-            log_str += (f'eta: {eta}  time: {self._fmt(log_tag.pop("time"))}'
-                        f'  data_time: {self._fmt(log_tag.pop("data_time"))}  ')
+            time = self._fmt(log_tag.pop('time'))
+            data_time = self._fmt(log_tag.pop('data_time'))
+            log_str += f'eta: {eta}  time: {time}  data_time: {data_time}  '
 
         if torch.cuda.is_available():
             memory = max_cuda_memory_mb(
@@ -254,7 +258,8 @@ class LogProcessor:
         for key in ('time', 'data_time'):
             if key not in custom_keys:
                 custom_cfg.append(
-                    dict(data_src=key, window_size='epoch', method_name='mean'))
+                    dict(data_src=key, window_size='epoch',
+                         method_name='mean'))
         parsed_cfg = self._parse_windows_size(runner, batch_idx, custom_cfg)
         scalars = self._collect_scalars(parsed_cfg, runner, mode,
                                         self.log_with_hierarchy)

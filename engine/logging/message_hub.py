@@ -105,15 +105,17 @@ class MessageHub(ManagerMixin):
                       resumed: bool = True) -> None:
         """Append ``value`` (a number or a one-element tensor, stored as is
         until a statistic is read) to the history of ``key``."""
-        previous = self._resumed_keys.get(key)
-        if previous is None:
-            self._resumed_keys[key] = resumed
-        elif previous != resumed:
-            self._set_resumed_keys(key, resumed)
+        # Called several times per iteration: the common case (a known key)
+        # costs two dict lookups before the buffer's own append.
+        buffer = self._log_scalars.get(key)
+        if (buffer is not None and count.__class__ is int
+                and self._resumed_keys[key] == resumed):
+            buffer.update(value, count)
+            return
+        self._set_resumed_keys(key, resumed)
         if not isinstance(count, int):
             raise TypeError(
                 f'count must be an int, got {type(count).__name__}')
-        buffer = self._log_scalars.get(key)
         if buffer is None:
             self._log_scalars[key] = HistoryBuffer([value], [count])
         else:

@@ -47,6 +47,7 @@ class NonFiniteLossError(FloatingPointError):
             'gradient clipping or check the data of that iteration.')
 
 
+@MODELS.register_module()
 class BaseModel(BaseModule):
     """Base class of models trained by the engine: subclasses implement
     ``forward(inputs, data_samples=None, mode='tensor')`` with the modes

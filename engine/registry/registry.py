@@ -101,7 +101,8 @@ class Registry:
 
     @staticmethod
     def split_scope_key(key: str) -> Tuple[Optional[str], str]:
-        """``'mydet.ResNet'`` -> ``('mydet', 'ResNet')``; no dot -> no scope."""
+        """``'mydet.ResNet'`` -> ``('mydet', 'ResNet')``; no dot: no scope.
+        """
         scope, dot, rest = key.partition('.')
         return (scope, rest) if dot else (None, key)
 

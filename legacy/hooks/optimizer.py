@@ -20,6 +20,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.optim import Optimizer
 
 from engine.optim import AmpOptimWrapper, OptimWrapper
+from ..errors import MissingOutputError
 from ..fp16_utils import wrap_fp16_model
 from .hook import HOOKS, Hook
 
@@ -90,7 +91,7 @@ class OptimizerHook(Hook):
         try:
             loss = outputs['loss']
         except KeyError:
-            raise KeyError(
+            raise MissingOutputError(
                 f'the optimizer hook needs the loss, but '
                 f'{runner.model_name}.train_step() returned a dict without '
                 f'"loss" (keys: {sorted(outputs)}). Return the loss, or set '

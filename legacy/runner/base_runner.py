@@ -22,6 +22,7 @@ from engine.dist import get_dist_info
 from engine.hooks.priority import Priority, get_priority
 from engine.runner.hook_dispatch import HookDispatcher, describe
 from ..checkpoint import load_checkpoint
+from ..errors import MissingOutputError
 from ..hooks.hook import HOOKS, STAGE_HELPERS, Hook
 from ..log_buffer import LogBuffer
 from ..parallel import is_module_wrapper
@@ -500,7 +501,7 @@ class BaseRunner(metaclass=ABCMeta):
         try:
             num_samples = outputs['num_samples']
         except KeyError:
-            raise KeyError(
+            raise MissingOutputError(
                 f'{self._model_name}.{method} returned "log_vars" without '
                 '"num_samples", which weights them in the log') from None
         self.log_buffer.update(log_vars, num_samples)

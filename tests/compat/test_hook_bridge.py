@@ -9,7 +9,7 @@ import legacy
 from compat.hook_bridge import LegacyHookBridge, LegacyRunnerView
 from engine.runner import Runner
 
-from .toys import (MMCVToyModel, assert_same_params, make_recorder, params,
+from compat_toys import (MMCVToyModel, assert_same_params, make_recorder, params,
                    regression_loader, seeded, unique)
 
 CFG = dict(

@@ -23,7 +23,8 @@ _OURS = ('model', 'work_dir', 'experiment_name', 'train_dataloader',
 
 
 def run_on_engine(scenario: LegacyScenario, work_dir: Path,
-                  resume_from: Optional[Path] = None) -> dict:
+                  resume_from: Optional[Path] = None,
+                  stop_after_epoch: Optional[int] = None) -> dict:
     import compat
 
     api = engine_api('engine')
@@ -39,4 +40,4 @@ def run_on_engine(scenario: LegacyScenario, work_dir: Path,
         kwargs.update(load_from=str(resume_from), resume=True)
     return scenarios_engine.train(
         api, work_dir, compat.adapt(model), f'compat-{scenario.name}',
-        trained=model, **kwargs)
+        trained=model, stop_after_epoch=stop_after_epoch, **kwargs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from .apis import legacy_api
 from .compare import FIXTURES, assert_same, load_fixture
 from .scenarios_compat import run_on_engine
 from .scenarios_legacy import SCENARIOS, STORED_CHECKPOINTS
@@ -145,6 +146,19 @@ def test_compat_validation_follows_workflow(scenario_runs):
     assert_same(expected, actual, 'compat workflow_val validation')
 
 
+def assert_resumed_like_mmcv(name: str, resumed: dict, what: str) -> None:
+    """``resumed`` ends where mmcv's uninterrupted run of ``name`` ends,
+    through the same lr and outputs after the interruption."""
+    expected = load_fixture(f'legacy_{name}')
+    full = expected['uninterrupted']
+    done = len(expected['interrupted']['lr'])
+    assert_same(full['params'], resumed['params'], f'{what}: final params')
+    assert_same(full['lr'][done:], resumed['lr'],
+                f'{what}: lr from iteration {done}')
+    assert_outputs(full['outputs'][done:], resumed['outputs'],
+                   f'{what}: outputs from iteration {done}')
+
+
 @pytest.mark.parametrize('name', sorted(STORED_CHECKPOINTS))
 def test_compat_resumes_real_mmcv_checkpoint(scenario_runs, name):
     """A checkpoint written by mmcv 1.7.2 resumes on the engine and the run
@@ -152,15 +166,42 @@ def test_compat_resumes_real_mmcv_checkpoint(scenario_runs, name):
     checkpoint, which stores the iteration before incrementing it, the
     engine must land on iteration 10)."""
     (checkpoint,) = STORED_CHECKPOINTS[name].values()
-    expected = load_fixture(f'legacy_{name}')
     resumed = scenario_runs(f'compat-{name}-from-mmcv', run_on_engine,
                             SCENARIOS[name],
                             resume_from=FIXTURES / checkpoint)
-    full = expected['uninterrupted']
-    done = len(expected['interrupted']['lr'])
-    what = f'compat {name} resumed from mmcv\'s {checkpoint}'
-    assert_same(full['params'], resumed['params'], f'{what}: final params')
-    assert_same(full['lr'][done:], resumed['lr'],
-                f'{what}: lr from iteration {done}')
-    assert_outputs(full['outputs'][done:], resumed['outputs'],
-                   f'{what}: outputs from iteration {done}')
+    assert_resumed_like_mmcv(name, resumed,
+                             f'compat {name} resumed from mmcv\'s '
+                             f'{checkpoint}')
+
+
+def legacy_then_engine(scenario, work_dir):
+    scenario.train(legacy_api('legacy'), work_dir / 'legacy',
+                   stop_after=scenario.stop_after)
+    return run_on_engine(scenario, work_dir / 'engine',
+                         resume_from=work_dir / 'legacy' / scenario.checkpoint)
+
+
+def engine_then_legacy(scenario, work_dir):
+    run_on_engine(scenario, work_dir / 'engine',
+                  stop_after_epoch=scenario.stop_after[1])
+    return scenario.train(legacy_api('legacy'), work_dir / 'legacy',
+                          resume_from=work_dir / 'engine' /
+                          scenario.checkpoint)
+
+
+@pytest.mark.parametrize('name', sorted(STORED_CHECKPOINTS))
+def test_compat_resumes_legacy_checkpoint(scenario_runs, name):
+    """A run of ``legacy`` killed midway resumes on the engine."""
+    resumed = scenario_runs(f'compat-{name}-legacy-then-engine',
+                            legacy_then_engine, SCENARIOS[name])
+    assert_resumed_like_mmcv(name, resumed, f'compat {name}: legacy run '
+                             'resumed on the engine')
+
+
+def test_legacy_resumes_engine_checkpoint(scenario_runs):
+    """An engine run of the adapted model killed after epoch 2 resumes in
+    ``legacy``'s EpochBasedRunner."""
+    resumed = scenario_runs('compat-engine-then-legacy', engine_then_legacy,
+                            SCENARIOS['checkpoint_resume'])
+    assert_resumed_like_mmcv('checkpoint_resume', resumed,
+                             'engine run resumed in legacy')

@@ -9,7 +9,8 @@ from engine.config import Config, ConfigDict
 from engine.logging import MessageHub
 from engine.registry import (DATA_SAMPLERS, FUNCTIONS, LOG_PROCESSORS,
                              MissingTypeError, Registry, RegistryError,
-                             build_from_cfg)
+                             build_from_cfg, build_model_from_cfg,
+                             build_runner_from_cfg, build_scheduler_from_cfg)
 
 
 @pytest.fixture
@@ -210,3 +211,65 @@ def test_manager_classes_are_built_as_named_instances(models, unique_name):
 
 def test_registry_error_prints_without_quotes():
     assert str(RegistryError('plain')) == 'plain'
+
+
+def test_scheduler_build_converts_epochs_to_iterations():
+    schedulers = Registry('scheduler', scope='sched',
+                          build_func=build_scheduler_from_cfg)
+
+    @schedulers.register_module()
+    class Step:
+
+        def __init__(self, optimizer, step, by_epoch=True):
+            self.optimizer, self.step = optimizer, step
+            self.by_epoch = by_epoch
+
+        @classmethod
+        def build_iter_from_epoch(cls, optimizer, step, epoch_length,
+                                  by_epoch=True):
+            return cls(optimizer, step * epoch_length, by_epoch=False)
+
+    args = dict(optimizer='opt', epoch_length=5)
+    plain = schedulers.build(dict(type='Step', step=2), default_args=args)
+    assert (plain.step, plain.by_epoch) == (2, True)
+    converted = schedulers.build(
+        dict(type='Step', step=2, convert_to_iter_based=True),
+        default_args=args)
+    assert (converted.step, converted.by_epoch) == (10, False)
+    with pytest.raises(KeyError, match='epoch_length'):
+        schedulers.build(dict(type='Step', step=2, optimizer='o',
+                              convert_to_iter_based=True))
+    with pytest.raises(ValueError, match='by_epoch'):
+        schedulers.build(dict(type='Step', step=2, by_epoch=False,
+                              convert_to_iter_based=True), default_args=args)
+
+
+def test_model_list_builds_a_sequential():
+    models = Registry('model', scope='seq', build_func=build_model_from_cfg)
+    built = models.build([
+        dict(type='torch.nn.Linear', in_features=2, out_features=3),
+        dict(type='torch.nn.ReLU')
+    ])
+    assert isinstance(built, torch.nn.Sequential) and len(built) == 2
+
+
+def test_runner_build_goes_through_from_cfg():
+    runners = Registry('runner', scope='run', build_func=build_runner_from_cfg)
+
+    @runners.register_module()
+    class Runner:
+
+        @classmethod
+        def from_cfg(cls, cfg):
+            return ('default', cfg['work_dir'])
+
+    @runners.register_module()
+    class Custom(Runner):
+
+        @classmethod
+        def from_cfg(cls, cfg):
+            return ('custom', cfg.work_dir)
+
+    assert runners.build(dict(work_dir='w')) == ('default', 'w')
+    assert runners.build(dict(runner_type='Custom', work_dir='w')) == (
+        'custom', 'w')

@@ -94,3 +94,16 @@ def test_stack_batch_pads_right_and_bottom_to_divisor():
     assert batch[1, 0, :3, :1].eq(1).all() and batch[1, 0, :, 1:].eq(-1).all()
     with pytest.raises(ValueError, match='same number of dimensions'):
         stack_batch([torch.ones(1, 2), torch.ones(1, 2, 2)])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_device_follows_the_model_and_moves_batches():
+    pre = BaseDataPreprocessor(non_blocking=True).cuda(0)
+    assert pre.device == torch.device('cuda', 0)
+    batch = dict(inputs=[torch.ones(2).pin_memory()], meta='m')
+    out = pre(batch)
+    assert out['inputs'][0].is_cuda and out['meta'] == 'm'
+    assert pre(out) is out  # already there: returned as is
+    img = ImgDataPreprocessor(mean=[1, 2, 3], std=[1, 1, 1]).cuda()
+    res = img(dict(inputs=torch.zeros(1, 3, 2, 2, dtype=torch.uint8)))
+    assert res['inputs'].is_cuda

@@ -165,7 +165,7 @@ def make_optimizer(scenario: dict, api) -> object:
     cfg = dict(scenario['optimizer'])
     opt_cls = getattr(torch.optim, cfg.pop('type'))
     model = nn.Linear(2, len(scenario['lr_mults']))
-    params = [p for p in model.parameters()]
+    params = list(model.parameters())
     lr = cfg['lr']
     if len(scenario['lr_mults']) == 1:
         groups = [{'params': params}]

@@ -63,8 +63,9 @@ def test_param_groups_match_mmengine(name):
     assert sc.run_paramwise(name, API) == PARAMWISE[name]['groups']
 
 
-def test_paramwise_adamw_training_matches_plain_construction():
-    """The built param groups train AdamW exactly as hand-written groups."""
+def test_custom_keys_longest_match_and_bypassed_duplicate():
+    """The longest matching custom key wins; a tied parameter is grouped
+    once."""
     torch.manual_seed(0)
     model = sc.ParamwiseNet()
     cfg = sc.PARAMWISE_SCENARIOS['custom_keys_adamw']
