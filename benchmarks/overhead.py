@@ -76,6 +76,10 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument('--import-repeats', type=int, default=3,
                         help='fresh interpreters per import timing '
                              '(0 skips import timing)')
+    parser.add_argument('--clock', choices=sorted(oj.CLOCKS), default='wall',
+                        help="'wall' (default) or 'cpu': the thread's CPU "
+                             'time, steadier on a machine shared with other '
+                             'jobs')
     parser.add_argument('--reference', metavar='DIR',
                         help='virtual environment with mmcv 1.7.2 and '
                              'mmengine 0.10.7')
@@ -100,7 +104,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
 
 
 def spec_for(args) -> oj.Spec:
-    spec = oj.Spec.quick() if args.quick else oj.Spec()
+    spec = oj.Spec.quick(args.clock) if args.quick else oj.Spec(clock=args.clock)
     if args.repeats:
         spec.repeats = args.repeats
     return spec
@@ -128,7 +132,8 @@ def measure_reference(args) -> Dict[str, Any]:
         out_file = os.path.join(tmp, 'reference.json')
         cmd = [args.reference_python, os.path.join(HERE, 'reference_runner.py'),
                'overhead', '--workloads', ','.join(args.workload_list),
-               '--import-repeats', str(args.import_repeats), '--out', out_file]
+               '--import-repeats', str(args.import_repeats),
+               '--clock', args.clock, '--out', out_file]
         if args.quick:
             cmd.append('--quick')
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
@@ -171,7 +176,8 @@ def print_tables(result: Dict[str, Any], ref: Dict[str, Any], spec: oj.Spec) -> 
     for wname, section in result['per_iteration'].items():
         iters, window = spec.run(wname)
         print(f'\n== per iteration, {wname} model: {iters} iterations, median '
-              f'over windows of {window}, median of {spec.repeats} repeat(s)')
+              f'over windows of {window}, median of {spec.repeats} '
+              f'repeat(s), {spec.clock} clock')
         refs = ref.get('per_iteration', {}).get(wname, {}) if ref else {}
         rows = [[name, v['us_per_iter'], v['overhead_us'], v['ratio'],
                  TARGETS['ratio'].get(name) if wname == 'tiny' else None,
@@ -213,8 +219,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     spec = spec_for(args)
     torch.set_num_threads(1)
+    load = os.getloadavg()[0]
     print(f'overhead: torch {torch.__version__}, python '
-          f'{platform.python_version()}, 1 thread, {os.cpu_count()} cores')
+          f'{platform.python_version()}, 1 thread, {os.cpu_count()} cores, '
+          f'load average {load:.1f}')
+    if load > (os.cpu_count() or 1) - 0.5 and spec.clock == 'wall':
+        print('  the machine is busy: wall-clock figures will be noisy '
+              '(--clock cpu is steadier)')
     try:
         result = measure_ours(args)
     except Exception as exc:  # noqa: BLE001 - one line, then a failing status
@@ -233,6 +244,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     json_path = os.path.join(args.out, 'overhead.json')
     report.write_json(json_path, dict(
         torch=torch.__version__, cores=os.cpu_count(), quick=args.quick,
+        load_average=[load, os.getloadavg()[0]],
         spec=vars(spec), ours=result, reference=ref, targets=checks))
     print(f'\nwrote {json_path}')
     missed = [t['name'] for t in checks if t['met'] is False]

@@ -197,8 +197,9 @@ class LegacyModelAdapter:
         data = kwargs if kwargs else list(args)
         if mode == 'tensor':
             return self._compat_legacy_cls.forward(self, *args, **kwargs)
-        if mode == 'predict':
-            return per_sample(self._compat_val_outputs(data, 'val_step'))
+        if mode == 'predict':  # the caller has preprocessed the batch
+            return per_sample(
+                self._compat_val_outputs(data, 'val_step', preprocess=False))
         outputs = self._compat_legacy_cls.train_step(self, data, None)
         self._compat_check_outputs(outputs, 'train_step')
         self._compat_last_outputs = outputs
@@ -229,10 +230,11 @@ class LegacyModelAdapter:
     def test_step(self, data: Any, *args, **kwargs):
         """The legacy ``test_step`` if the model has one, else ``val_step``,
         as a per-sample list."""
-        legacy_test = getattr(self._compat_legacy_cls, 'test_step', None)
+        name = 'test_step' if hasattr(self._compat_legacy_cls,
+                                      'test_step') else 'val_step'
         if args or kwargs:
-            return legacy_test(self, data, *args, **kwargs)
-        name = 'test_step' if legacy_test is not None else 'val_step'
+            return getattr(self._compat_legacy_cls, name)(self, data, *args,
+                                                          **kwargs)
         return per_sample(self._compat_val_outputs(data, name))
 
     # -------------------------------------------------------------- helpers
@@ -247,8 +249,10 @@ class LegacyModelAdapter:
             self._compat_proxy_cache = cached
         return cached[1]
 
-    def _compat_val_outputs(self, data: Any, method: str) -> Any:
-        data = self.data_preprocessor(data, False)
+    def _compat_val_outputs(self, data: Any, method: str,
+                            preprocess: bool = True) -> Any:
+        if preprocess:
+            data = self.data_preprocessor(data, False)
         func = getattr(self._compat_legacy_cls, method)
         if method == 'val_step' and self._compat_val_takes_optimizer:
             cached = self.__dict__.get('_compat_proxy_cache')

@@ -23,7 +23,7 @@ Two ways in:
 import copy
 import os
 import re
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 from engine.hooks import Hook
 from engine.registry import HOOKS
@@ -40,6 +40,8 @@ __all__ = [
 # keeps the same information under.
 _HOOK_MSG_KEYS = ('best_score', 'best_ckpt', 'last_ckpt')
 _ITER_FILE = re.compile(r'iter_(\d+)\.pth$')
+# engine meta entries with no meaning for a legacy runner
+_ENGINE_ONLY_META = ('rng', 'train_loop', 'dataset_meta')
 
 
 def is_legacy_checkpoint(checkpoint: Any) -> bool:
@@ -129,14 +131,22 @@ def engine_to_legacy(checkpoint: dict, by_epoch: bool = True) -> dict:
     behind the iterations done, ``epoch`` one ahead), so ``legacy``'s resume
     treats it exactly like a file it saved itself. The message hub's best
     score and checkpoint paths go to ``meta['hook_msgs']`` and an AMP loss
-    scaler to ``meta['fp16']``, where mmcv's hooks look for them; the
-    engine-only entries are kept (a legacy runner ignores them).
+    scaler to ``meta['fp16']``, where mmcv's hooks look for them. The
+    engine's resume state in ``meta`` (generator states, data position) is
+    left out, as mmcv's loggers write ``meta`` to JSON; the engine-only
+    top-level entries are kept (a legacy runner ignores them).
     """
     if not isinstance(checkpoint, dict):
         raise TypeError(f'a checkpoint must be a dict, got '
                         f'{type(checkpoint).__name__}')
     meta = dict(_check_meta(checkpoint, 'the engine checkpoint'))
     compat_meta = meta.pop('compat', None) or {}
+    # mmcv's hooks dump meta into their JSON logs: leave out the engine's
+    # resume state (generator states and data position, as tensors)
+    for key in _ENGINE_ONLY_META:
+        meta.pop(key, None)
+    if 'experiment_name' in meta:
+        meta.setdefault('exp_name', meta.pop('experiment_name'))
     if not by_epoch:
         meta['iter'] = max(meta['iter'] - 1, 0)
         meta['epoch'] = compat_meta.get('legacy_epoch', meta['epoch'] + 1)

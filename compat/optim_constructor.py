@@ -7,7 +7,7 @@ dict of optimizers to the runner. The engine keeps several optimizers in an
 ``OptimWrapperDict``; :class:`LegacyMultiOptimWrapperConstructor` builds one
 from such a config, so ``compat.migrate_config`` can translate it.
 """
-from typing import Any, Optional
+from typing import Optional
 
 import torch.nn as nn
 

@@ -2,9 +2,12 @@
 
 Method (all in one process, one intra-op thread):
 
-* Every path trains the same lean model, which stamps ``perf_counter()`` at
-  the start of its own work in each iteration (the plain loop stamps at the
-  same point). A path's cost per iteration is the median, over windows of W
+* Every path trains the same lean model, which stamps the clock at the
+  start of its own work in each iteration (the plain loop stamps at the
+  same point). The clock is the wall clock, or with ``clock='cpu'`` the
+  thread's CPU time: on a machine shared with other jobs the latter leaves
+  out the time the scheduler gives to them (and any time spent waiting,
+  which these runners barely do), so it is the steadier figure there. A path's cost per iteration is the median, over windows of W
   consecutive iterations, of the window's duration / W. W is a multiple of
   the log interval, so periodic work (logging) is inside every window, while
   a window hit by the scheduler of a busy machine is outvoted. Set-up,
@@ -107,6 +110,20 @@ def prebatched_loader(batches: list) -> DataLoader:
 
 
 # ------------------------------------------------------------ lean models
+CLOCKS = dict(wall=time.perf_counter, cpu=time.thread_time)
+
+
+class Stamps(list):
+    """Per-iteration clock readings; ``tick()`` costs every path the same."""
+
+    def __init__(self, clock: str = 'wall') -> None:
+        super().__init__()
+        self.clock = CLOCKS[clock]
+
+    def tick(self) -> None:
+        self.append(self.clock())
+
+
 class LeanLegacy(nn.Module):
     """An MMCV-style model doing only the work the plain loop does.
 
@@ -115,7 +132,7 @@ class LeanLegacy(nn.Module):
     """
 
     def __init__(self, net: nn.Module, loss_fn,
-                 stamps: Optional[list] = None) -> None:
+                 stamps: Optional[Stamps] = None) -> None:
         super().__init__()
         self.net = net
         self.loss_fn = loss_fn
@@ -123,7 +140,7 @@ class LeanLegacy(nn.Module):
 
     def train_step(self, data, optimizer=None):
         if self.stamps is not None:
-            self.stamps.append(time.perf_counter())
+            self.stamps.tick()
         inputs, target = data
         loss = self.loss_fn(self.net(inputs), target)
         return dict(loss=loss, log_vars=dict(loss=loss.detach()),
@@ -133,7 +150,7 @@ class LeanLegacy(nn.Module):
 def lean_native_class(base_model: type) -> type:
     class LeanNative(base_model):
         def __init__(self, net: nn.Module, loss_fn,
-                     stamps: Optional[list] = None) -> None:
+                     stamps: Optional[Stamps] = None) -> None:
             super().__init__()
             self.net = net
             self.loss_fn = loss_fn
@@ -141,7 +158,7 @@ def lean_native_class(base_model: type) -> type:
 
         def forward(self, inputs, target=None, mode='tensor'):
             if self.stamps is not None and mode == 'loss':
-                self.stamps.append(time.perf_counter())
+                self.stamps.tick()
             out = self.net(inputs)
             if mode == 'loss':
                 return dict(loss=self.loss_fn(out, target))
@@ -159,14 +176,13 @@ def plain_path(workload: Workload) -> Build:
         opt = torch.optim.SGD(net.parameters(), lr=0.01)
         loader = prebatched_loader(batches)
         loss_fn = workload.loss_fn
-        clock = time.perf_counter
 
         def train():
             net.train()
             for _ in range(epochs):
                 for inputs, target in loader:
                     if stamps is not None:
-                        stamps.append(clock())
+                        stamps.tick()
                     loss = loss_fn(net(inputs), target)
                     loss.backward()
                     opt.step()
@@ -238,10 +254,11 @@ class Spec:
     transition_epochs: int = 20
     transition_batches: int = 10
     memory_iters: tuple = (1000, 4000)
+    clock: str = 'wall'
 
     @classmethod
-    def quick(cls) -> 'Spec':
-        return cls(60, 10, 12, 4, 1, 3, 4, (20, 60))
+    def quick(cls, clock: str = 'wall') -> 'Spec':
+        return cls(60, 10, 12, 4, 1, 3, 4, (20, 60), clock)
 
     def run(self, workload: str) -> tuple:
         """(iterations, window) of the timed runs of ``workload``."""
@@ -250,9 +267,9 @@ class Spec:
         return self.cnn_iters, self.cnn_window
 
 
-def timed(build: Build, batches: list, epochs: int):
-    """(seconds in ``train()``, per-iteration stamps) of one fresh run."""
-    stamps: List[float] = []
+def timed(build: Build, batches: list, epochs: int, clock: str = 'wall'):
+    """(wall seconds in ``train()``, per-iteration stamps) of one fresh run."""
+    stamps = Stamps(clock)
     with tempfile.TemporaryDirectory() as work_dir:
         train = build(batches, epochs, work_dir, stamps)
         gc.collect()
@@ -282,34 +299,41 @@ def _ratio(value: float, base: float) -> float:
 
 
 def per_iteration(paths: Dict[str, Build], batches: list, window: int,
-                  repeats: int, baseline: str = 'plain') -> Dict[str, Dict]:
-    """Cost per iteration, overhead and ratio to ``baseline`` of each path."""
+                  repeats: int, baseline: str = 'plain',
+                  clock: str = 'wall') -> Dict[str, Dict]:
+    """Cost per iteration, overhead and ratio to ``baseline`` of each path.
+
+    The fixed cost (set-up and teardown inside ``train()``) needs wall-clock
+    stamps; with the CPU clock it is not reported.
+    """
     per_iter: Dict[str, List[float]] = {n: [] for n in paths}
     fixed: Dict[str, List[float]] = {n: [] for n in paths}
     for order in _rotations(list(paths), repeats):
         for name in order:
-            seconds, stamps = timed(paths[name], batches, 1)
+            seconds, stamps = timed(paths[name], batches, 1, clock)
             if len(stamps) != len(batches):
                 raise RuntimeError(f'{name} trained {len(stamps)} of '
                                    f'{len(batches)} iterations')
             cost = window_median(stamps, window)
             per_iter[name].append(cost)
-            fixed[name].append(seconds - (stamps[-1] - stamps[0]) * len(stamps)
-                               / (len(stamps) - 1))
+            if clock == 'wall':
+                fixed[name].append(seconds - (stamps[-1] - stamps[0])
+                                   * len(stamps) / (len(stamps) - 1))
     base = per_iter[baseline]
     return {name: dict(
         us_per_iter=statistics.median(v) * 1e6,
         overhead_us=statistics.median((a - b) * 1e6 for a, b in zip(v, base)),
         ratio=statistics.median(_ratio(a, b) for a, b in zip(v, base)),
-        fixed_ms=statistics.median(fixed[name]) * 1e3,
+        fixed_ms=(statistics.median(fixed[name]) * 1e3 if fixed[name]
+                  else None),
         ratios=[_ratio(a, b) for a, b in zip(v, base)])
         for name, v in per_iter.items()}
 
 
 def epoch_transition(paths: Dict[str, Build], batches: list, epochs: int,
                      per_epoch: int, repeats: int,
-                     epochs_for: Optional[Dict[str, int]] = None
-                     ) -> Dict[str, float]:
+                     epochs_for: Optional[Dict[str, int]] = None,
+                     clock: str = 'wall') -> Dict[str, float]:
     """Milliseconds one epoch boundary adds over an ordinary iteration.
 
     ``epochs_for`` lowers E for paths whose transitions are slow by design
@@ -319,7 +343,7 @@ def epoch_transition(paths: Dict[str, Build], batches: list, epochs: int,
     for order in _rotations(list(paths), repeats):
         for name in order:
             e = (epochs_for or {}).get(name, epochs)
-            _, stamps = timed(paths[name], batches[:per_epoch], e)
+            _, stamps = timed(paths[name], batches[:per_epoch], e, clock)
             steps = [b - a for a, b in zip(stamps, stamps[1:])]
             boundary = set(range(per_epoch - 1, len(steps), per_epoch))
             typical = statistics.median(
@@ -406,7 +430,7 @@ def _measure(make_paths, spec, workloads, transition_epochs_for, log):
             f'{spec.repeats} repeat(s)')
         result['per_iteration'][wname] = per_iteration(
             make_paths(workload), make_batches(workload, iters), window,
-            spec.repeats)
+            spec.repeats, clock=spec.clock)
     tiny = WORKLOADS['tiny']
     paths = make_paths(tiny)
     batches = make_batches(tiny, max(spec.transition_batches,
@@ -414,7 +438,7 @@ def _measure(make_paths, spec, workloads, transition_epochs_for, log):
     log('epoch transitions')
     result['epoch_transition_ms'] = epoch_transition(
         paths, batches, spec.transition_epochs, spec.transition_batches,
-        spec.repeats, transition_epochs_for)
+        spec.repeats, transition_epochs_for, spec.clock)
     log(f'memory, {spec.memory_iters} iterations')
     result['memory'] = memory(paths, batches, spec.memory_iters)
     return result
@@ -475,6 +499,7 @@ def add_arguments(parser) -> None:
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--workloads', default='tiny,cnn')
     parser.add_argument('--import-repeats', type=int, default=3)
+    parser.add_argument('--clock', choices=sorted(CLOCKS), default='wall')
 
 
 def reference(args, mmcv_api, mmengine_api, install_sleep_ledger,
@@ -482,7 +507,7 @@ def reference(args, mmcv_api, mmengine_api, install_sleep_ledger,
     """The same measurements on mmcv 1.7.2 and mmengine 0.10.7."""
     import os
     import sys
-    spec = Spec.quick() if args.quick else Spec()
+    spec = Spec.quick(args.clock) if args.quick else Spec(clock=args.clock)
     ledger = install_sleep_ledger(skip=False)
     old, new = mmcv_api(), mmengine_api()
 

@@ -103,7 +103,7 @@ def old_style_hooks(cfg: Dict[str, Any]) -> Dict[str, Any]:
                 log_config=copy.deepcopy(LOG_CONFIG))
 
 
-def finish(path: str, model: torch.nn.Module, recorder, seconds: float) -> Trace:
+def finish(path: str, model: torch.nn.Module, recorder) -> Trace:
     """Collect the curves (the only host reads of the run) and the weights."""
     return Trace(
         path=path, losses=losses_as_floats(model.loss_trace),
@@ -133,9 +133,8 @@ def run_old_style(api, path: str, workload: Workload, setting: Setting,
     runner.register_training_hooks(**old_style_hooks(cfg))
     recorder = old_style_recorder(api.Hook)
     runner.register_hook(recorder, priority='HIGHEST')
-    start = time.perf_counter()
     runner.run([make_loader(workload)], [('train', 1)])
-    return finish(path, model, recorder, time.perf_counter() - start)
+    return finish(path, model, recorder)
 
 
 def plain_copy(value):
@@ -175,10 +174,8 @@ def run_new_style(api, path: str, model: torch.nn.Module, workload: Workload,
     runner = api.Runner(model=model, work_dir=work_dir,
                         train_dataloader=make_loader(workload),
                         experiment_name=name, log_level='WARNING', **kwargs)
-    start = time.perf_counter()
     runner.train()
-    return finish(path, traced if traced is not None else model, recorder,
-                  time.perf_counter() - start)
+    return finish(path, traced if traced is not None else model, recorder)
 
 
 def native_model(api, workload: Workload) -> torch.nn.Module:

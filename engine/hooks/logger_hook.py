@@ -105,9 +105,18 @@ class LoggerHook(Hook):
             return
         vis_dir = osp.join(runner.log_dir, 'vis_data')
         os.makedirs(vis_dir, exist_ok=True)
-        for name in (self.json_log_path, 'scalars.json'):
-            self._scalar_files.append(
-                open(osp.join(vis_dir, name), 'a', buffering=1))
+        main = osp.join(vis_dir, 'scalars.json')
+        self._scalar_files.append(open(main, 'a', buffering=1))
+        # mmengine writes the same lines to <timestamp>.json; a hard link
+        # gives both names with one write per step.
+        alias = osp.join(vis_dir, self.json_log_path)
+        if not osp.exists(alias):
+            try:
+                os.link(main, alias)
+                return
+            except OSError:
+                pass
+        self._scalar_files.append(open(alias, 'a', buffering=1))
 
     def _close_scalar_files(self) -> None:
         for f in self._scalar_files:

@@ -80,7 +80,9 @@ class RuntimeInfoHook(Hook):
                           batch_idx: int,
                           data_batch: DATA_BATCH = None) -> None:
         hub = runner.message_hub
-        hub.update_info('iter', runner.iter)
+        # 'iter' was registered (as resumable) in before_train; writing the
+        # dict directly skips that bookkeeping on every iteration.
+        hub.runtime_info['iter'] = runner.iter
         lr_dict = runner.optim_wrapper.get_lr()
         if not isinstance(lr_dict, dict):
             raise TypeError(

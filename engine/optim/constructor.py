@@ -38,7 +38,8 @@ def register_torch_optimizers() -> List[str]:
     names = []
     for name in dir(torch.optim):
         cls = getattr(torch.optim, name)
-        if not (inspect.isclass(cls) and issubclass(cls, torch.optim.Optimizer)):
+        if not inspect.isclass(cls) or not issubclass(cls,
+                                                      torch.optim.Optimizer):
             continue
         reg_name = 'TorchAdafactor' if name == 'Adafactor' else name
         if reg_name not in OPTIMIZERS:

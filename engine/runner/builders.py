@@ -9,7 +9,7 @@ that importing ``engine.runner`` stays cheap.
 import copy
 import os
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Union
 
 import torch.nn as nn
 
@@ -29,6 +29,46 @@ DEFAULT_HOOKS = (
 def _type_error(arg: str, expected: str, value: Any) -> TypeError:
     return TypeError(f'{arg} must be {expected}, but got '
                      f'{type(value).__name__}: {value!r}')
+
+
+# -------------------------------------------------------------- arguments
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+_ARG_TYPES = (
+    ('work_dir', (str, os.PathLike), 'a path', False),
+    ('load_from', (str, os.PathLike), 'a checkpoint path or None', True),
+    ('resume', bool, 'a bool', False),
+    ('env_cfg', dict, 'a dict', False),
+    ('randomness', dict, 'a dict', False),
+    ('experiment_name', str, 'a str or None', True),
+    ('custom_hooks', (list, tuple), 'a list of hooks or hook configs', True),
+)
+_STAGES = (('training', ('train_dataloader', 'train_cfg', 'optim_wrapper')),
+           ('validation', ('val_dataloader', 'val_cfg', 'val_evaluator')),
+           ('testing', ('test_dataloader', 'test_cfg', 'test_evaluator')))
+
+
+def check_runner_args(args: Dict[str, Any]) -> None:
+    """Reject wrong types and incomplete stages before anything is built,
+    naming the argument, what it got and what it needs."""
+    for name, types, expected, optional in _ARG_TYPES:
+        value = args[name]
+        if not (isinstance(value, types) or optional and value is None):
+            raise _type_error(f'Runner argument {name}', expected, value)
+    if args['launcher'] not in LAUNCHERS:
+        raise ValueError(f'Runner argument launcher must be one of '
+                         f'{LAUNCHERS}, but got {args["launcher"]!r}')
+    for stage, names in _STAGES:
+        given = [n for n in names if args[n] is not None]
+        if given and len(given) < len(names):
+            missing = [n for n in names if n not in given]
+            raise ValueError(
+                f'{stage} needs {", ".join(names)} together: got '
+                f'{", ".join(given)} but {", ".join(missing)} '
+                f'{"is" if len(missing) == 1 else "are"} None')
+    if args['param_scheduler'] is not None and args['optim_wrapper'] is None:
+        raise ValueError('param_scheduler needs an optim_wrapper to '
+                         'schedule, but optim_wrapper is None')
+    check_scheduler_cfg(args['param_scheduler'])
 
 
 # ------------------------------------------------------------------ model
@@ -462,3 +502,17 @@ def visualizer_from(visualizer: Any, logger: Any) -> Any:
             f'visualizer backends {others} are not available in this engine; '
             'scalars are written to <log_dir>/vis_data/scalars.json only')
     return None
+
+
+def runtime_env_text(env_cfg: dict, randomness: dict, seed: int,
+                     launcher: str, world_size: int) -> str:
+    """The start-up summary of the run's environment (mmengine also probes
+    compilers and CUDA versions, which costs seconds; we do not)."""
+    lines = [f'{k}: {v}' for k, v in env_cfg.items()]
+    lines += [f'{k}: {v}' for k, v in randomness.items() if k != 'seed']
+    lines += [f'seed: {seed}', f'Distributed launcher: {launcher}',
+              f'Distributed training: {launcher != "none"}',
+              f'GPU number: {world_size}']
+    dash = '-' * 60
+    return (f'\n{dash}\nRuntime environment:\n    ' + '\n    '.join(lines) +
+            f'\n{dash}\n')

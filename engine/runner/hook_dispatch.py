@@ -61,8 +61,7 @@ class HookDispatcher:
         self.helpers = dict(helpers)
         self.hooks: List[Any] = []
         self._priorities: List[int] = []
-        # stage -> tuple of bound methods; replaced, never mutated, so a
-        # caller iterating it is not disturbed by a registration.
+        # stage -> tuple of bound methods
         self.methods: Dict[str, tuple] = {stage: () for stage in self.stages}
 
     def add(self, hook: Any, priority: int) -> None:
@@ -74,12 +73,15 @@ class HookDispatcher:
         self.rebuild()
 
     def rebuild(self) -> None:
-        """Recompute the per-stage method lists from ``self.hooks``."""
+        """Recompute the per-stage method lists from ``self.hooks``. The
+        dict is updated in place (callers may keep a reference to it); its
+        tuples are replaced, so a loop over one is never disturbed."""
         extra = [s for s in self.methods if s not in self.stages]
-        self.methods = {
+        fresh = {
             stage: self._collect(stage)
             for stage in (*self.stages, *extra)
         }
+        self.methods.update(fresh)
 
     def _collect(self, stage: str) -> tuple:
         names = (stage, *self.helpers.get(stage, ()))

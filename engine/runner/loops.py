@@ -14,8 +14,7 @@ import collections
 import copy
 import itertools
 import logging
-from abc import ABCMeta, abstractmethod
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset
@@ -150,10 +149,13 @@ def set_sampler_epoch(loader: Any, epoch: int) -> None:
 
 
 class DataCursor:
-    """Iterates one pass of a loader and remembers its position: the pass
-    number, the batches served so far, and the generator states when the
-    pass was opened (``iter(loader)`` draws the workers' base seed) and when
-    its first batch was asked for (a shuffling sampler draws its seed then).
+    """One pass over a loader and where it stands: the pass number, the
+    batches served so far, and the generator states when the pass was
+    opened (``iter(loader)`` draws the workers' base seed) and when its
+    first batch was asked for (a shuffling sampler draws its seed then).
+
+    The loops read batches from :attr:`it` directly and keep :attr:`served`
+    up to date themselves, so the cursor adds no call per batch.
     """
 
     def __init__(self, loader: Any) -> None:
@@ -161,45 +163,43 @@ class DataCursor:
         self.pass_index = 0
         self.served = 0
         self.rng: Dict[str, Optional[dict]] = dict(open=None, start=None)
-        self._it: Optional[Iterator] = None
-        self._await_start = False
+        self.it: Iterator = iter(())
+        self.await_start = False
 
     def open(self,
              pass_index: int,
              skip: int = 0,
-             rng: Optional[dict] = None) -> 'DataCursor':
-        """Start pass ``pass_index`` at batch ``skip``. On resume ``rng``
+             rng: Optional[dict] = None,
+             starts_now: bool = True) -> Iterator:
+        """Start pass ``pass_index`` at batch ``skip`` and return the batch
+        iterator. ``starts_now`` says the first batch is asked for right
+        away (else call :meth:`mark_start` when it is). On resume ``rng``
         holds the states recorded for that pass: the pass is re-opened and
-        its sampler started under them, and the current states are put back
-        afterwards."""
+        its sampler started under them, then the current states are put
+        back."""
         if rng is None or rng.get('open') is None:
             self.rng = dict(open=get_rng_state(), start=None)
-            self._it, skipper = iterate_from(self.loader, skip)
-            self._await_start = True
+            self.it, _ = iterate_from(self.loader, skip)
+            self.await_start = True
+            if starts_now:
+                self.mark_start()
         else:
             current = get_rng_state()
             set_rng_state(rng['open'])
-            self._it, skipper = iterate_from(self.loader, skip)
+            self.it, skipper = iterate_from(self.loader, skip)
             self.rng = dict(open=rng['open'], start=rng.get('start'))
-            self._await_start = self.rng['start'] is None
-            if skipper is not None and not self._await_start:
+            self.await_start = self.rng['start'] is None
+            if skipper is not None and not self.await_start:
                 set_rng_state(self.rng['start'])
                 skipper.prime()
             set_rng_state(current)
         self.pass_index = pass_index
         self.served = skip
-        return self
+        return self.it
 
-    def __iter__(self) -> 'DataCursor':
-        return self
-
-    def __next__(self) -> Any:
-        if self._await_start:
-            self._await_start = False
-            self.rng['start'] = get_rng_state()
-        batch = next(self._it)
-        self.served += 1
-        return batch
+    def mark_start(self) -> None:
+        self.await_start = False
+        self.rng['start'] = get_rng_state()
 
     def state(self) -> dict:
         return dict(
@@ -217,7 +217,9 @@ class _InfiniteDataloaderIterator:
 
     def __init__(self, dataloader: Any) -> None:
         self._dataloader = dataloader
-        self.cursor = DataCursor(dataloader).open(0)
+        self.cursor = DataCursor(dataloader)
+        # opened now, as mmengine does, but its first batch comes later
+        self.cursor.open(0, starts_now=False)
         self._warned = False
 
     @property
@@ -228,10 +230,17 @@ class _InfiniteDataloaderIterator:
         return self
 
     def __next__(self) -> Any:
+        cursor = self.cursor
+        if cursor.await_start:
+            cursor.mark_start()
         try:
-            return next(self.cursor)
+            batch = next(cursor.it)
         except StopIteration:
-            pass
+            batch = self._next_pass()
+        cursor.served += 1
+        return batch
+
+    def _next_pass(self) -> Any:
         if not self._warned:
             self._warned = True
             _log('The dataloader was exhausted and is restarted; an '
@@ -239,8 +248,7 @@ class _InfiniteDataloaderIterator:
                  logging.INFO)
         epoch = self.cursor.pass_index + 1
         set_sampler_epoch(self._dataloader, epoch)
-        self.cursor.open(epoch)
-        return next(self.cursor)
+        return next(self.cursor.open(epoch))
 
     def seek(self, pass_index: int, served: int,
              pass_rng: Optional[dict]) -> None:
@@ -272,9 +280,13 @@ def _locate(loader: Any, iters_done: int) -> Tuple[int, int]:
 
 
 # ------------------------------------------------------------------ loops
-class BaseLoop(metaclass=ABCMeta):
+class BaseLoop:
     """A loop over one dataloader; a config dict is built into a loader with
-    the runner's seed."""
+    the runner's seed. Subclasses implement :meth:`run`.
+
+    (Not an ``ABCMeta`` class as in mmengine: the runner checks
+    ``isinstance(..., BaseLoop)`` several times per iteration, and that
+    check is several times slower on an ABC.)"""
 
     def __init__(self, runner: Any, dataloader: Union[DataLoader,
                                                       Dict]) -> None:
@@ -295,9 +307,10 @@ class BaseLoop(metaclass=ABCMeta):
     def runner(self) -> Any:
         return self._runner
 
-    @abstractmethod
     def run(self) -> Any:
         """Execute the loop."""
+        raise NotImplementedError(
+            f'{type(self).__name__} must implement run()')
 
     def _share_dataset_meta(self, evaluator: Any = None) -> None:
         meta = getattr(
@@ -362,9 +375,9 @@ class _TrainLoop(BaseLoop):
         finally:
             self._validating = False
 
-    @abstractmethod
     def _cursor(self) -> DataCursor:
         """The cursor of the pass being trained on."""
+        raise NotImplementedError
 
     def state_dict(self) -> dict:
         """Data position for a checkpoint (see the module docstring); also
@@ -442,8 +455,10 @@ class EpochBasedTrainLoop(_TrainLoop):
         runner = self._runner
         runner.call_hook('before_train_epoch')
         runner.model.train()
+        cursor = self._data
         for idx, data_batch in enumerate(
-                self._data.open(self._epoch, skip, pass_rng), skip):
+                cursor.open(self._epoch, skip, pass_rng), skip):
+            cursor.served = idx + 1
             self.run_iter(idx, data_batch)
         runner.call_hook('after_train_epoch')
         self._epoch += 1

@@ -18,11 +18,9 @@ Everything is stored as types that ``torch.load(weights_only=True)`` reads.
 A checkpoint without the extra keys (an older or converted one) resumes as
 mmengine would: weights, optimizer, schedulers and counters only.
 """
-import copy
-import logging
 import pickle
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import torch
 
@@ -181,9 +179,10 @@ def _load_schedulers(schedulers: list, states: list, label: str,
 def restore_checkpoint(runner: Any,
                        checkpoint: Dict,
                        resume_optimizer: bool = True,
-                       resume_param_scheduler: bool = True) -> None:
+                       resume_param_scheduler: bool = True) -> bool:
     """Put the training state of ``checkpoint`` (weights already loaded)
-    back into ``runner``."""
+    back into ``runner``; True when gradients of an unfinished accumulation
+    window were restored."""
     meta = checkpoint.get('meta')
     if not isinstance(meta, dict) or 'epoch' not in meta or \
             'iter' not in meta:
@@ -218,10 +217,12 @@ def restore_checkpoint(runner: Any,
     if 'message_hub' in checkpoint:
         runner.message_hub.load_state_dict(checkpoint['message_hub'])
 
+    grads_restored = False
     if 'optimizer' in checkpoint and resume_optimizer:
         runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
         runner.optim_wrapper.load_state_dict(checkpoint['optimizer'])
-        _restore_grads(runner.model, checkpoint.get('pending_grads', {}))
+        grads_restored = _restore_grads(runner.model,
+                                        checkpoint.get('pending_grads', {}))
 
     if runner.param_schedulers is None and resume_param_scheduler and \
             'param_schedulers' in checkpoint:
@@ -250,12 +251,13 @@ def restore_checkpoint(runner: Any,
     elif rng is not None:
         set_rng_state(rng)
     logger.info(f'resumed epoch: {runner.epoch}, iter: {runner.iter}')
+    return grads_restored
 
 
 def _restore_grads(model: torch.nn.Module,
-                   grads: Dict[str, torch.Tensor]) -> None:
+                   grads: Dict[str, torch.Tensor]) -> bool:
     if not grads:
-        return
+        return False
     params = dict(_unwrapped(model).named_parameters())
     unknown = sorted(set(grads) - set(params))
     if unknown:
@@ -264,3 +266,4 @@ def _restore_grads(model: torch.nn.Module,
     for name, grad in grads.items():
         param = params[name]
         param.grad = grad.to(device=param.device, dtype=param.dtype)
+    return True

@@ -7,6 +7,7 @@ test components are built lazily, when ``train()``, ``val()`` or ``test()``
 needs them, so a test-only config does not need an optimizer.
 """
 import copy
+import inspect
 import os
 import os.path as osp
 import time
@@ -24,8 +25,6 @@ from .hook_dispatch import ENGINE_STAGE_HELPERS, HookDispatcher, describe
 from .loops import BaseLoop
 from .randomness import set_random_seed
 
-_LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
-
 
 def _unique_name(manager: Any, name: str) -> str:
     """Global instances (logger, message hub) are looked up by name; two
@@ -35,24 +34,6 @@ def _unique_name(manager: Any, name: str) -> str:
         n += 1
         candidate = f'{name}_{n}'
     return candidate
-
-
-def _check_type(value: Any, types: Any, arg: str, expected: str) -> None:
-    if value is not None and not isinstance(value, types):
-        raise TypeError(f'Runner argument {arg} must be {expected}, but got '
-                        f'{type(value).__name__}: {value!r}')
-
-
-def _check_group(stage: str, **parts: Any) -> None:
-    """The parts of a stage are given together or not at all; name what is
-    missing instead of printing all of them."""
-    given = [k for k, v in parts.items() if v is not None]
-    if given and len(given) < len(parts):
-        missing = [k for k in parts if k not in given]
-        raise ValueError(
-            f'{stage} needs {", ".join(parts)} together: got {", ".join(given)}'
-            f' but {", ".join(missing)} {"is" if len(missing) == 1 else "are"}'
-            ' None')
 
 
 @RUNNERS.register_module()
@@ -91,20 +72,7 @@ class Runner:
         experiment_name: Optional[str] = None,
         cfg: Optional[Any] = None,
     ) -> None:
-        if not isinstance(work_dir, (str, os.PathLike)):
-            raise TypeError('Runner argument work_dir must be a path, but got '
-                            f'{type(work_dir).__name__}: {work_dir!r}')
-        _check_type(load_from, (str, os.PathLike), 'load_from',
-                    'a checkpoint path or None')
-        _check_type(resume, bool, 'resume', 'a bool')
-        _check_type(env_cfg, dict, 'env_cfg', 'a dict')
-        _check_type(randomness, dict, 'randomness', 'a dict')
-        _check_type(experiment_name, str, 'experiment_name', 'a str or None')
-        _check_type(custom_hooks, (list, tuple), 'custom_hooks',
-                    'a list of hooks or hook configs')
-        if launcher not in _LAUNCHERS:
-            raise ValueError(f'Runner argument launcher must be one of '
-                             f'{_LAUNCHERS}, but got {launcher!r}')
+        builders.check_runner_args(locals())
         self._work_dir = osp.abspath(os.fspath(work_dir))
         os.makedirs(self._work_dir, exist_ok=True)
 
@@ -118,16 +86,6 @@ class Runner:
             raise TypeError('Runner argument cfg must be a dict, a Config or '
                             f'None, but got {type(cfg).__name__}')
 
-        _check_group('training', train_dataloader=train_dataloader,
-                     train_cfg=train_cfg, optim_wrapper=optim_wrapper)
-        _check_group('validation', val_dataloader=val_dataloader,
-                     val_cfg=val_cfg, val_evaluator=val_evaluator)
-        _check_group('testing', test_dataloader=test_dataloader,
-                     test_cfg=test_cfg, test_evaluator=test_evaluator)
-        if param_scheduler is not None and optim_wrapper is None:
-            raise ValueError('param_scheduler needs an optim_wrapper to '
-                             'schedule, but optim_wrapper is None')
-        builders.check_scheduler_cfg(param_scheduler)
         self._train_dataloader = train_dataloader
         self._train_loop: Any = train_cfg
         self.optim_wrapper: Any = optim_wrapper
@@ -167,6 +125,7 @@ class Runner:
         self._load_from = load_from
         self._resume = resume
         self._has_loaded = False
+        self._grads_restored = False
 
         if isinstance(model, dict) and data_preprocessor is not None:
             model = dict(model)
@@ -180,6 +139,7 @@ class Runner:
         self._dispatcher = HookDispatcher(Hook, Hook.stages,
                                           ENGINE_STAGE_HELPERS)
         self._hooks = self._dispatcher.hooks
+        self._hook_methods = self._dispatcher.methods
         self.register_hooks(default_hooks, custom_hooks)
         self.logger.info('Hooks will be executed in the following order:\n'
                          f'{self.get_hooks_info()}')
@@ -187,38 +147,21 @@ class Runner:
 
     @classmethod
     def from_cfg(cls, cfg: Any) -> 'Runner':
-        """Build a runner from a config holding the constructor arguments."""
+        """Build a runner from a config holding the constructor arguments
+        (``model`` and ``work_dir`` required, the rest optional)."""
         cfg = copy.deepcopy(cfg)
-        get = cfg.get
-        return cls(
-            model=cfg['model'],
-            work_dir=cfg['work_dir'],
-            train_dataloader=get('train_dataloader'),
-            val_dataloader=get('val_dataloader'),
-            test_dataloader=get('test_dataloader'),
-            train_cfg=get('train_cfg'),
-            val_cfg=get('val_cfg'),
-            test_cfg=get('test_cfg'),
-            auto_scale_lr=get('auto_scale_lr'),
-            optim_wrapper=get('optim_wrapper'),
-            param_scheduler=get('param_scheduler'),
-            val_evaluator=get('val_evaluator'),
-            test_evaluator=get('test_evaluator'),
-            default_hooks=get('default_hooks'),
-            custom_hooks=get('custom_hooks'),
-            data_preprocessor=get('data_preprocessor'),
-            load_from=get('load_from'),
-            resume=get('resume', False),
-            launcher=get('launcher', 'none'),
-            env_cfg=get('env_cfg', dict(dist_cfg=dict(backend='nccl'))),
-            log_processor=get('log_processor'),
-            log_level=get('log_level', 'INFO'),
-            visualizer=get('visualizer'),
-            default_scope=get('default_scope', 'mmengine'),
-            randomness=get('randomness', dict(seed=None)),
-            experiment_name=get('experiment_name'),
-            cfg=cfg,
-        )
+        kwargs = {}
+        for name, param in inspect.signature(cls).parameters.items():
+            if name == 'cfg' or param.kind is param.VAR_KEYWORD:
+                continue
+            if param.default is param.empty:
+                if name not in cfg:
+                    raise KeyError(f'the config has no {name!r}, which '
+                                   f'{cls.__name__}.from_cfg needs')
+                kwargs[name] = cfg[name]
+            else:
+                kwargs[name] = cfg.get(name, param.default)
+        return cls(**kwargs, cfg=cfg)
 
     # ------------------------------------------------------------ properties
     experiment_name = property(lambda self: self._experiment_name)
@@ -244,26 +187,20 @@ class Runner:
     iter = _from_train_loop('iter')
     del _from_train_loop
 
-    @property
-    def train_loop(self) -> Any:
-        if self._train_loop is not None and \
-                not isinstance(self._train_loop, BaseLoop):
-            self._train_loop = self.build_train_loop(self._train_loop)
-        return self._train_loop
+    def _lazy_loop(kind: str) -> property:
+        """The loop of ``kind``, built from its config on first use."""
+        def get(self: 'Runner') -> Any:
+            loop = getattr(self, f'_{kind}_loop')
+            if loop is not None and not isinstance(loop, BaseLoop):
+                loop = getattr(self, f'build_{kind}_loop')(loop)
+                setattr(self, f'_{kind}_loop', loop)
+            return loop
+        return property(get)
 
-    @property
-    def val_loop(self) -> Any:
-        if self._val_loop is not None and \
-                not isinstance(self._val_loop, BaseLoop):
-            self._val_loop = self.build_val_loop(self._val_loop)
-        return self._val_loop
-
-    @property
-    def test_loop(self) -> Any:
-        if self._test_loop is not None and \
-                not isinstance(self._test_loop, BaseLoop):
-            self._test_loop = self.build_test_loop(self._test_loop)
-        return self._test_loop
+    train_loop = _lazy_loop('train')
+    val_loop = _lazy_loop('val')
+    test_loop = _lazy_loop('test')
+    del _lazy_loop
 
     train_dataloader = property(lambda self: self.train_loop.dataloader)
     val_dataloader = property(lambda self: self.val_loop.dataloader)
@@ -309,34 +246,30 @@ class Runner:
         if log_file is None:
             log_file = osp.join(self._log_dir, f'{self._timestamp}.log')
         kwargs.setdefault('file_mode', 'a')
-        name = kwargs.pop('name', _unique_name(MMLogger,
-                                               self._experiment_name))
-        return MMLogger.get_instance(
+        name = kwargs.pop('name', None) or _unique_name(
+            MMLogger, self._experiment_name)
+        logger = MMLogger.get_instance(
             name, log_level=log_level, log_file=log_file, **kwargs)
+        # Its handlers drop records below log_level anyway; refusing them at
+        # the logger saves building a record (and walking the stack for its
+        # caller) for every filtered line, e.g. every log interval.
+        logger.setLevel(log_level)
+        return logger
 
     def build_message_hub(self, message_hub: Optional[Dict] = None) -> Any:
         from engine.logging import MessageHub
-        if message_hub is None:
-            message_hub = {}
-        if not isinstance(message_hub, dict):
+        if not isinstance(message_hub, (dict, type(None))):
             raise TypeError('message_hub must be a dict or None, but got '
                             f'{type(message_hub).__name__}')
-        message_hub = dict(message_hub)
+        message_hub = dict(message_hub or {})
         name = message_hub.pop('name', None) or _unique_name(
             MessageHub, self._experiment_name)
         return MessageHub.get_instance(name, **message_hub)
 
     def _log_env(self, env_cfg: Dict) -> None:
-        lines = [f'{k}: {v}' for k, v in env_cfg.items()]
-        lines += [f'{k}: {v}' for k, v in self._randomness_cfg.items()
-                  if k != 'seed']
-        lines += [f'seed: {self._seed}',
-                  f'Distributed launcher: {self._launcher}',
-                  f'Distributed training: {self._distributed}',
-                  f'GPU number: {self._world_size}']
-        dash = '-' * 60
-        self.logger.info(f'\n{dash}\nRuntime environment:\n    ' +
-                         '\n    '.join(lines) + f'\n{dash}\n')
+        self.logger.info(builders.runtime_env_text(
+            env_cfg, self._randomness_cfg, self._seed, self._launcher,
+            self._world_size))
         if self.cfg:
             self.logger.info(f'Config:\n{self.cfg.pretty_text}')
 
@@ -400,7 +333,7 @@ class Runner:
     # --------------------------------------------------------------- hooks
     def call_hook(self, fn_name: str, **kwargs: Any) -> None:
         """Call ``fn_name`` on every hook that implements it."""
-        methods = self._dispatcher.methods.get(fn_name)
+        methods = self._hook_methods.get(fn_name)
         if methods is None:
             methods = self._dispatcher.methods_for(fn_name)
         for method in methods:
@@ -475,8 +408,15 @@ class Runner:
         self.call_hook('before_run')
         self._init_model_weights()
         self.load_or_resume()
-        self.optim_wrapper.initialize_count_status(
-            self.model, self._train_loop.iter, self._train_loop.max_iters)
+        count_args = (self.model, self._train_loop.iter,
+                      self._train_loop.max_iters)
+        if self._grads_restored and 'logger' in inspect.signature(
+                self.optim_wrapper.initialize_count_status).parameters:
+            # its "gradients of the interrupted window are lost" is untrue
+            self.optim_wrapper.initialize_count_status(*count_args,
+                                                       logger='silent')
+        else:
+            self.optim_wrapper.initialize_count_status(*count_args)
         self._maybe_compile('train_step')
         model = self.train_loop.run()
         self.call_hook('after_run')
@@ -570,8 +510,8 @@ class Runner:
         if map_location == 'default':
             map_location = builders._device()
         checkpoint = self.load_checkpoint(filename, map_location=map_location)
-        resume_lib.restore_checkpoint(self, checkpoint, resume_optimizer,
-                                      resume_param_scheduler)
+        self._grads_restored = resume_lib.restore_checkpoint(
+            self, checkpoint, resume_optimizer, resume_param_scheduler)
         self._has_loaded = True
 
     def save_checkpoint(self,

@@ -309,6 +309,9 @@ class BaseRunner(metaclass=ABCMeta):
         if map_location == 'default':
             map_location = self._default_map_location()
         ckpt = self.load_checkpoint(checkpoint, map_location=map_location)
+        if 'message_hub' in ckpt:  # written by engine.runner.Runner
+            from compat import engine_to_legacy
+            ckpt = engine_to_legacy(ckpt, by_epoch=True)
         meta = ckpt['meta']
         self._epoch = meta['epoch']
         self._iter = meta['iter']

@@ -1,9 +1,15 @@
 """mmcv's IterBasedRunner: a workflow of train and val iterations.
 
 Data comes from :class:`IterLoader`, which restarts its loader at the end of
-each pass (setting the sampler's epoch), without mmcv's 2 s sleep. As in
-mmcv, a checkpoint saved after iteration ``i`` (0-based) stores ``iter=i``
-and is named ``iter_{i+1}.pth``.
+each pass (setting the sampler's epoch), without mmcv's 2 s sleep.
+
+Checkpoints keep mmcv's counters: saved after iteration ``i`` (0-based),
+the file is ``iter_{i+1}.pth`` and stores ``iter=i``, the index of the last
+completed iteration. mmcv's ``resume`` then sets the counter to ``i`` and
+restarts the data, so a resumed run repeats an iteration on other data;
+here ``resume`` continues at iteration ``i + 1`` and the train loader at the
+batch an uninterrupted run would draw next (without loading the skipped
+batches), so a resumed run equals an uninterrupted one.
 """
 import os.path as osp
 import warnings
@@ -11,6 +17,7 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 
+from engine.runner.loops import iterate_from
 from ..checkpoint import link_latest, save_checkpoint
 from ..hooks.iter_timer import IterTimerHook
 from .base_runner import BaseRunner
@@ -18,12 +25,20 @@ from .builder import RUNNERS
 
 
 class IterLoader:
-    """Endless iteration over a DataLoader, counting the passes."""
+    """Endless iteration over a DataLoader, counting the passes.
 
-    def __init__(self, dataloader) -> None:
+    ``start_iter`` batches are skipped first (a resumed run): the pass count
+    and the sampler's epoch are set to the pass they fall in, and the skipped
+    batches of that pass are drawn as indices only, never loaded.
+    """
+
+    def __init__(self, dataloader, start_iter: int = 0) -> None:
         self._dataloader = dataloader
-        self.iter_loader = iter(self._dataloader)
-        self._epoch = 0
+        self._epoch, skip = divmod(start_iter, len(dataloader)) \
+            if start_iter else (0, 0)
+        if self._epoch:
+            self._set_sampler_epoch()
+        self.iter_loader, _ = iterate_from(dataloader, skip)
 
     @property
     def epoch(self) -> int:
@@ -34,11 +49,14 @@ class IterLoader:
             return next(self.iter_loader)
         except StopIteration:
             self._epoch += 1
-            sampler = getattr(self._dataloader, 'sampler', None)
-            if hasattr(sampler, 'set_epoch'):
-                sampler.set_epoch(self._epoch)
+            self._set_sampler_epoch()
             self.iter_loader = iter(self._dataloader)
             return next(self.iter_loader)
+
+    def _set_sampler_epoch(self) -> None:
+        sampler = getattr(self._dataloader, 'sampler', None)
+        if hasattr(sampler, 'set_epoch'):
+            sampler.set_epoch(self._epoch)
 
     def __len__(self) -> int:
         return len(self._dataloader)
@@ -49,6 +67,8 @@ class IterBasedRunner(BaseRunner):
     """Train and validate iteration by iteration, following a workflow such
     as ``[('train', 1000), ('val', 100)]``."""
 
+    _in_train_iter = False  # between before_train_iter and the increment
+
     def train(self, data_loader: IterLoader, **kwargs) -> None:
         """One training iteration."""
         self.model.train()
@@ -57,6 +77,7 @@ class IterBasedRunner(BaseRunner):
         self._epoch = data_loader.epoch
         data_batch = next(data_loader)
         self.data_batch = data_batch
+        self._in_train_iter = True
         self.call_hook('before_train_iter')
         outputs = self.model.train_step(data_batch, self.optimizer, **kwargs)
         if type(outputs) is not dict:
@@ -68,6 +89,7 @@ class IterBasedRunner(BaseRunner):
         del self.data_batch
         self._inner_iter += 1
         self._iter += 1
+        self._in_train_iter = False
 
     @torch.no_grad()
     def val(self, data_loader: IterLoader, **kwargs) -> None:
@@ -115,7 +137,11 @@ class IterBasedRunner(BaseRunner):
 
         self._log_start(workflow, 'iters', self._max_iters)
         self.call_hook('before_run')
-        iter_loaders = [IterLoader(x) for x in data_loaders]
+        # a train loader continues where the iterations done left it
+        iter_loaders = [
+            IterLoader(loader, self.iter if mode == 'train' else 0)
+            for loader, (mode, _) in zip(data_loaders, workflow)
+        ]
         self.call_hook('before_epoch')
         while self.iter < self._max_iters:
             for i, (mode, iters) in enumerate(workflow):
@@ -132,15 +158,20 @@ class IterBasedRunner(BaseRunner):
                checkpoint: str,
                resume_optimizer: bool = True,
                map_location: Union[str, Callable] = 'default') -> None:
-        """Continue from ``checkpoint``: weights, epoch, iter (also as
-        ``inner_iter``) and, by default, the optimizer state."""
+        """Continue after the last iteration ``checkpoint`` completed
+        (``meta['iter'] + 1``), with its weights, epoch and, by default, the
+        optimizer state; ``run`` then starts the train loader at the batch
+        that iteration draws."""
         if map_location == 'default':
             map_location = self._default_map_location()
         ckpt = self.load_checkpoint(checkpoint, map_location=map_location)
+        if 'message_hub' in ckpt:  # written by engine.runner.Runner
+            from compat import engine_to_legacy
+            ckpt = engine_to_legacy(ckpt, by_epoch=False)
         meta = ckpt['meta']
         self._epoch = meta['epoch']
-        self._iter = meta['iter']
-        self._inner_iter = meta['iter']
+        self._iter = meta['iter'] + 1
+        self._inner_iter = self._iter
         if 'optimizer' in ckpt and resume_optimizer:
             self._resume_optimizer(ckpt)
         self.logger.info(f'resumed from epoch: {self.epoch}, iter {self.iter}')
@@ -152,12 +183,13 @@ class IterBasedRunner(BaseRunner):
             meta: Optional[Dict] = None,
             save_optimizer: bool = True,
             create_symlink: bool = True) -> None:
-        """Save ``out_dir/filename_tmpl.format(iter + 1)`` with the model,
-        the optimizer(s) and meta (``epoch``, ``iter``), and point
-        ``latest.pth`` at it."""
+        """Save ``out_dir/filename_tmpl.format(iterations done)`` with the
+        model, the optimizer(s) and meta (``epoch``, ``iter`` = the index of
+        the last completed iteration), and point ``latest.pth`` at it."""
         meta = self._meta_for_checkpoint(meta)
-        meta.update(epoch=self.epoch + 1, iter=self.iter)
-        filename = filename_tmpl.format(self.iter + 1)
+        done = self.iter + 1 if self._in_train_iter else self.iter
+        meta.update(epoch=self.epoch + 1, iter=done - 1)
+        filename = filename_tmpl.format(done)
         optimizer = self.optimizer if save_optimizer else None
         save_checkpoint(
             self.model,

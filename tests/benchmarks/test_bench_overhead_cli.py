@@ -3,6 +3,7 @@
 Nothing here asserts a duration: the figures depend on the machine.
 """
 import json
+import os
 import sys
 
 import pytest
@@ -59,21 +60,11 @@ def test_check_turns_a_missed_target_into_failure(overhead_script, tmp_path,
 
 
 def test_import_and_build_runs_in_a_fresh_interpreter():
-    timing = oj.import_and_build(sys.executable, oj_dir(), 'benchlib.ours',
+    bench_dir = os.path.dirname(os.path.dirname(oj.__file__))
+    timing = oj.import_and_build(sys.executable, bench_dir, 'benchlib.ours',
                                  'native_api', 'native', repeats=1)
     assert timing['import_s'] > 0 and timing['build_s'] > 0
     assert timing['total_s'] == timing['import_s'] + timing['build_s']
-
-
-def test_a_failing_import_names_the_path():
-    with pytest.raises(RuntimeError, match='import timing of nowhere failed'):
-        oj.import_and_build(sys.executable, oj_dir(), 'benchlib.ours',
-                            'nowhere_api', 'nowhere', repeats=1)
-
-
-def oj_dir():
-    import os
-    return os.path.dirname(os.path.dirname(oj.__file__))
 
 
 @pytest.mark.parametrize('argv, message', [

@@ -294,3 +294,46 @@ def test_under_engine_ddp_equals_the_plain_run(tmp_path):
         dist.destroy_process_group()
     assert_same_params(params(plain), params(ddp_model))
     del hub
+
+
+def test_engine_runner_trains_a_legacy_wrapped_model(tmp_path):
+    """legacy.MMDataParallel(model), adapted, on the engine Runner equals
+    the unwrapped adapted model."""
+    plain, inner = seeded(MMCVToyModel), seeded(MMCVToyModel)
+    cfg = dict(SEED_CFG, runner=dict(type='EpochBasedRunner', max_epochs=1))
+    engine_run(tmp_path, plain, cfg, regression_loader())
+    engine_run(tmp_path, legacy.MMDataParallel(inner), cfg,
+               regression_loader())
+    assert_same_params(params(plain), params(inner))
+
+
+def test_forward_modes_and_test_step():
+    model = compat.adapt(seeded(MMCVToyModel))
+    img, label = next(iter(regression_loader(3, 3)))
+    assert len(model(img, label, mode='predict')) == 3
+    raw = model(img, label, mode='tensor')
+    assert set(raw) == {'loss', 'num_samples', 'log_vars'}
+    assert model(img, label)['num_samples'] == 3  # the model's own forward
+    assert len(model.test_step([img, label])) == 3  # falls back to val_step
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_adapted_model_trains_on_cuda_with_amp(tmp_path):
+    """The data preprocessor moves the legacy batch to the model's device
+    and AmpOptimWrapper autocasts the legacy train_step."""
+    model = seeded(MMCVToyModel).cuda()
+    cfg = dict(SEED_CFG, runner=dict(type='EpochBasedRunner', max_epochs=1),
+               fp16=dict(loss_scale='dynamic'))
+    runner = engine_run(tmp_path, model, cfg, regression_loader())
+    assert runner.message_hub.get_scalar('train/loss1').current() > 0
+    assert model.linear.weight.device.type == 'cuda'
+
+
+def test_compat_import_does_not_import_legacy():
+    import subprocess
+    import sys
+    result = subprocess.run(
+        [sys.executable, '-c', 'import sys, compat; '
+         'print("legacy" in sys.modules, "mmcv" in sys.modules)'],
+        capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ['False', 'False'], result.stderr

@@ -329,7 +329,7 @@ _CONFIGS = st.dictionaries(
     ]), _VALUES, max_size=6)
 
 
-@settings(max_examples=300, deadline=None,
+@settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(cfg=_CONFIGS)
 def test_any_config_gets_a_result_or_a_clear_error(cfg):

@@ -1,7 +1,6 @@
 """Checkpoints in mmcv's layout, written atomically and read safely; resume
 equal to an uninterrupted run, for both runners."""
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -167,13 +166,23 @@ def test_iter_runner_checkpoints_and_resume(logger, tmp_path):
     # mmcv stores the iteration before incrementing it
     assert meta['iter'] == 4 and meta['epoch'] == 1
     _iter_run(logger, tmp_path / 'part', stop=5)
-    saved = tmp_path / 'iter_5_copy.pth'
-    shutil.copy(tmp_path / 'part' / 'iter_5.pth', saved)
-    runner, resumed = _iter_run(logger, tmp_path / 'part',
-                                resume_from=str(saved))
+    runner, resumed = _iter_run(
+        logger, tmp_path / 'part',
+        resume_from=str(tmp_path / 'part' / 'iter_5.pth'))
+    # continued at iteration 5 with the 6th batch (mmcv would repeat
+    # iteration 4 on the first batch): the same weights as without the stop
     assert runner.iter == 14
-    # resuming re-runs iteration 4 (the saved iter) on the first batch of a
-    # fresh loader, as mmcv does: the runs differ, but deterministically
-    _, again = _iter_run(logger, tmp_path / 'again', resume_from=str(saved))
-    assert torch.equal(again.linear.weight, resumed.linear.weight)
-    assert not torch.equal(full.linear.weight, resumed.linear.weight)
+    for key, value in _state(full).items():
+        assert torch.equal(value, resumed.state_dict()[key]), key
+    assert sorted(os.listdir(tmp_path / 'part')) == [
+        'iter_10.pth', 'iter_14.pth', 'iter_5.pth', 'latest.pth'
+    ]
+
+
+def test_iter_checkpoint_saved_after_the_run_counts_iterations_done(
+        logger, tmp_path):
+    runner, _ = _iter_run(logger, tmp_path)
+    runner.save_checkpoint(str(tmp_path), filename_tmpl='final_{}.pth')
+    meta = torch.load(tmp_path / 'final_14.pth', weights_only=True)['meta']
+    assert meta['iter'] == 13
+    assert os.readlink(tmp_path / 'latest.pth') == 'final_14.pth'

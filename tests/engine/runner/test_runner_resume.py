@@ -222,3 +222,47 @@ def test_resume_from_weights_only_file_is_a_clear_error(tmp_path):
                                     load_from=path))
     with pytest.raises(KeyError, match='load_from'):
         runner.train()
+
+
+def test_amp_resume_restores_the_loss_scaler(tmp_path):
+    def kwargs(name, **extra):
+        result = _epoch_kwargs(tmp_path, name, **extra)
+        result['optim_wrapper'] = dict(
+            type='AmpOptimWrapper', dtype='float16', loss_scale='dynamic',
+            optimizer=dict(type='SGD', lr=0.05), accumulative_counts=3)
+        return result
+
+    straight = Runner(**kwargs('amp_straight'))
+    straight.train()
+    with pytest.raises(Stop):
+        Runner(**kwargs('amp_cut', custom_hooks=[StopAt(epoch=2)])).train()
+    path = str(tmp_path / 'amp_cut' / 'epoch_2.pth')
+    assert 'loss_scaler' in load_checkpoint_file(path)['optimizer']
+    resumed = Runner(**kwargs('amp_resumed', resume=True, load_from=path))
+    resumed.train()
+    assert_bitwise_equal(params(straight.model), params(resumed.model))
+
+
+@pytest.mark.parametrize('sampler', ['DefaultSampler', 'InfiniteSampler'])
+def test_iter_resume_with_config_built_samplers(tmp_path, sampler):
+    """Dataloaders built from configs (seeded samplers, set_epoch per pass);
+    the resumed position is found inside the sampler's index stream."""
+    def kwargs(name, **extra):
+        return _iter_kwargs(
+            tmp_path, f'{sampler}_{name}',
+            train_dataloader=dict(
+                dataset=dict(type=CountingDataset, size=10),
+                sampler=dict(type=sampler, shuffle=True),
+                batch_size=4, collate_fn=dict(type='default_collate')),
+            **extra)
+
+    straight = Runner(**kwargs('straight'))
+    straight.train()
+    with pytest.raises(Stop):
+        Runner(**kwargs('cut', custom_hooks=[StopAt(iteration=8)])).train()
+    resumed = Runner(**kwargs(
+        'resumed', resume=True,
+        load_from=str(tmp_path / f'{sampler}_cut' / 'iter_6.pth')))
+    resumed.train()
+    assert_bitwise_equal(params(straight.model), params(resumed.model))
+    assert resumed.train_dataloader.dataset.loaded == 5 * 4
