@@ -2,13 +2,20 @@
 
 The runner appends one entry per iteration and the logger hooks average the
 latest ``interval`` entries. The average is computed with numpy exactly as
-mmcv does (``sum(values * counts) / sum(counts)`` over float64 arrays), so the
+mmcv does (``sum(values * counts) / sum(counts)``, a numpy float64), so the
 logged numbers, and their rounding in the ``.log.json`` file, are mmcv's.
+
+Values may be tensors (a model that avoids ``.item()`` per iteration): they
+are stored as given and turned into Python numbers only when an average is
+asked for, i.e. on logging iterations. ``tensor.item()`` gives the exact
+value numpy would read from the tensor, so the average is the same; the
+history then keeps plain numbers, not tensors.
 """
 from collections import OrderedDict
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import numpy as np
+import torch
 
 
 class LogBuffer:
@@ -24,11 +31,14 @@ class LogBuffer:
         self.n_history: 'OrderedDict[str, list]' = OrderedDict()
         self.output: 'OrderedDict[str, Any]' = OrderedDict()
         self.ready = False
+        # per key: how many leading entries are known to hold no tensor
+        self._plain_upto: Dict[str, int] = {}
 
     def clear(self) -> None:
         """Forget the histories and the averages (at each epoch start)."""
         self.val_history.clear()
         self.n_history.clear()
+        self._plain_upto.clear()
         self.clear_output()
 
     def clear_output(self) -> None:
@@ -56,12 +66,22 @@ class LogBuffer:
             values.append(var)
             n_history[key].append(count)
 
+    def _plain_values(self, key: str, values: List[Any]) -> None:
+        """Replace the one-element tensors of ``values`` by their numbers."""
+        start = self._plain_upto.get(key, 0)
+        for i in range(start, len(values)):
+            value = values[i]
+            if isinstance(value, torch.Tensor) and value.numel() == 1:
+                values[i] = value.item()
+        self._plain_upto[key] = len(values)
+
     def average(self, n: int = 0) -> None:
         """Average the latest ``n`` entries of every key (all when 0)."""
         if n < 0:
             raise ValueError(f'n must be >= 0, got {n}')
         for key, values in self.val_history.items():
+            self._plain_values(key, values)
             vals = np.array(values[-n:])
             nums = np.array(self.n_history[key][-n:])
-            self.output[key] = np.sum(vals * nums) / np.sum(nums)
+            self.output[key] = (vals * nums).sum() / nums.sum()
         self.ready = True

@@ -18,21 +18,11 @@ SUFFIX_TYPE = Union[Sequence[str], str]
 
 
 def _json_default(value: Any) -> Any:
-    """numpy numbers and tensors, as the log processor may hand them over."""
+    """What ``json`` cannot write itself: numpy values and tensors (as the
+    log processor hands them over) as numbers/lists, anything else (a
+    non-scalar test metric object) as its repr."""
     if isinstance(value, (torch.Tensor, np.ndarray, np.generic)):
         return value.tolist()
-    raise TypeError(f'{type(value).__name__} is not JSON serializable')
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (torch.Tensor, np.ndarray, np.generic)):
-        return value.tolist()
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
     return repr(value)
 
 
@@ -209,7 +199,7 @@ class LoggerHook(Hook):
         runner.logger.info(log_str)
         if runner.rank == 0:
             with open(osp.join(runner.log_dir, self.json_log_path), 'w') as f:
-                json.dump(_json_safe(tag), f)
+                json.dump(tag, f, default=_json_default)
 
     def after_run(self, runner) -> None:
         self._close_scalar_files()

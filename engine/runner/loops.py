@@ -375,15 +375,11 @@ class _TrainLoop(BaseLoop):
         finally:
             self._validating = False
 
-    def _cursor(self) -> DataCursor:
-        """The cursor of the pass being trained on."""
-        raise NotImplementedError
-
     def state_dict(self) -> dict:
         """Data position for a checkpoint (see the module docstring); also
         whether it was taken during validation, which decides whether a
         resumed run validates first (see :meth:`_finish_resume`)."""
-        state = self._cursor().state()
+        state = self._data_cursor.state()
         state['stage'] = 'val' if self._validating else 'train'
         return state
 
@@ -427,18 +423,17 @@ class EpochBasedTrainLoop(_TrainLoop):
         super().__init__(runner, dataloader, val_begin, val_interval,
                          dynamic_intervals)
         self._max_iters = self._max_epochs * len(self.dataloader)
-        self._data = DataCursor(self.dataloader)
-
-    def _cursor(self) -> DataCursor:
-        return self._data
+        self._data_cursor = DataCursor(self.dataloader)
 
     def run(self) -> torch.nn.Module:
         self._runner.call_hook('before_train')
         skip, pass_rng = 0, None
         if self._resume_state is not None:
             state = self._resume_state
+            # saved inside this epoch (possibly after its last batch, before
+            # its epoch-end hooks): continue it rather than start it again
             if state.get('pass_index') == self._epoch and \
-                    0 < state.get('served', 0) < len(self.dataloader):
+                    0 < state.get('served', 0) <= len(self.dataloader):
                 skip, pass_rng = state['served'], state.get('pass_rng')
             self._finish_resume(self._epoch, self._max_epochs, skip == 0)
         while self._epoch < self._max_epochs and not self.stop_training:
@@ -455,7 +450,7 @@ class EpochBasedTrainLoop(_TrainLoop):
         runner = self._runner
         runner.call_hook('before_train_epoch')
         runner.model.train()
-        cursor = self._data
+        cursor = self._data_cursor
         for idx, data_batch in enumerate(
                 cursor.open(self._epoch, skip, pass_rng), skip):
             cursor.served = idx + 1
@@ -499,9 +494,7 @@ class IterBasedTrainLoop(_TrainLoop):
         # at the same point of the random stream.
         self.dataloader_iterator = _InfiniteDataloaderIterator(
             self.dataloader)
-
-    def _cursor(self) -> DataCursor:
-        return self.dataloader_iterator.cursor
+        self._data_cursor = self.dataloader_iterator.cursor
 
     def _seek(self) -> None:
         state = self._resume_state

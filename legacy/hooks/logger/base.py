@@ -124,7 +124,7 @@ class LoggerHook(Hook):
             runner.log_buffer.average(self.interval)
         elif not self.by_epoch and self.every_n_iters(runner, self.interval):
             runner.log_buffer.average(self.interval)
-        elif self.end_of_epoch(runner) and not self.ignore_last:
+        elif not self.ignore_last and self.end_of_epoch(runner):
             # not precise but more stable
             runner.log_buffer.average(self.interval)
 

@@ -1,7 +1,13 @@
 """mmcv's TextLoggerHook: console lines and the ``<timestamp>.log.json``
-file, in mmcv's exact format."""
+file, in mmcv's exact format.
+
+Unlike mmcv, the JSON file stays open for the run (each record is written
+and flushed, so the file is always complete), and a console line is only
+formatted when the logger will print it: logging costs little per iteration.
+"""
 import datetime
 import json
+import logging
 import os
 import os.path as osp
 import shutil
@@ -79,6 +85,7 @@ class TextLoggerHook(LoggerHook):
         self.out_suffix = out_suffix
         self.keep_local = keep_local
         self.file_client_args = file_client_args
+        self._json_file = None
 
     def before_run(self, runner) -> None:
         super().before_run(runner)
@@ -91,6 +98,7 @@ class TextLoggerHook(LoggerHook):
         self.start_iter = runner.iter
         self.json_log_path = osp.join(runner.work_dir,
                                       f'{runner.timestamp}.log.json')
+        self._close_json()
         if runner.meta is not None:
             self._dump_log(runner.meta, runner)
 
@@ -110,6 +118,11 @@ class TextLoggerHook(LoggerHook):
                     self.by_epoch and self.end_of_epoch(runner)):
                 runner.logger.info(f'Exp name: {runner.meta["exp_name"]}')
 
+        if log_dict['mode'] == 'train' and 'time' in log_dict:
+            # the running time total feeds the eta, printed or not
+            self.time_sec_tot += (log_dict['time'] * self.interval)
+        if not runner.logger.isEnabledFor(logging.INFO):
+            return
         if log_dict['mode'] == 'train':
             if isinstance(log_dict['lr'], dict):
                 lr_str = ' '.join(f'lr_{k}: {val:.3e}'
@@ -123,7 +136,6 @@ class TextLoggerHook(LoggerHook):
                 log_str = f'Iter [{log_dict["iter"]}/{runner.max_iters}]\t'
             log_str += f'{lr_str}, '
             if 'time' in log_dict:
-                self.time_sec_tot += (log_dict['time'] * self.interval)
                 time_sec_avg = self.time_sec_tot / (
                     runner.iter - self.start_iter + 1)
                 eta_sec = time_sec_avg * (runner.max_iters - runner.iter - 1)
@@ -153,9 +165,16 @@ class TextLoggerHook(LoggerHook):
         json_log = OrderedDict(
             (k, self._round_float(v)) for k, v in log_dict.items())
         if runner.rank == 0:
-            with open(self.json_log_path, 'a+') as f:
-                json.dump(json_log, f, default=_json_default)
-                f.write('\n')
+            if self._json_file is None:
+                self._json_file = open(self.json_log_path, 'a+')
+            self._json_file.write(
+                json.dumps(json_log, default=_json_default) + '\n')
+            self._json_file.flush()
+
+    def _close_json(self) -> None:
+        if self._json_file is not None:
+            self._json_file.close()
+            self._json_file = None
 
     def _round_float(self, items):
         if isinstance(items, list):
@@ -190,6 +209,7 @@ class TextLoggerHook(LoggerHook):
         return log_dict
 
     def after_run(self, runner) -> None:
+        self._close_json()
         if self.out_dir is None:
             return
         suffixes = (self.out_suffix, ) if isinstance(

