@@ -193,6 +193,9 @@ def print_tables(result: Dict[str, Any], ref: Dict[str, Any], spec: oj.Spec) -> 
     rows = _rows(result['epoch_transition_ms'], ref, 'epoch_transition_ms',
                  lambda n, v: [n, v])
     print(report.table(['path', 'ms per transition'], rows))
+    if spec.clock == 'cpu' and ref:
+        print("  (CPU clock: mmcv's 2 s sleep per transition costs no CPU "
+              'and does not show here; see its sleep total below)')
 
     if result.get('import_build_s') or (ref or {}).get('import_build_s'):
         print('\n== import the API and build a runner (fresh interpreter, '

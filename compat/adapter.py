@@ -13,7 +13,10 @@ model's class and ``engine.model.BaseModel`` behind it. So
 - the model's sub-modules stay its direct children, which is what
   ``MMSeparateDistributedDataParallel`` wraps one by one for GANs;
 - every method of the model (and of its legacy base classes) still wins
-  over BaseModel's, except the engine entry points listed below.
+  over BaseModel's, except the engine entry points of
+  :class:`LegacyModelAdapter` (and ``init_weights``, which the engine runner
+  calls at the start of training but the legacy runner never did, so it is
+  skipped).
 
 The adapted model keeps the legacy loss semantics (the returned ``loss`` is
 back-propagated as is, never re-reduced by ``parse_losses``) and logs
@@ -25,12 +28,14 @@ averages them: ``train_step`` returns the ``log_vars`` as a
 """
 import contextlib
 import inspect
+import logging
 import operator
 from typing import Any, Dict, Optional
 
 import torch
 import torch.nn as nn
 
+from engine.logging import print_log
 from engine.model import BaseDataPreprocessor, BaseModel, is_model_wrapper
 from engine.optim import OptimWrapper, OptimWrapperDict
 from .optimizer_proxy import make_optimizer_proxy
@@ -237,6 +242,20 @@ class LegacyModelAdapter:
                                                           **kwargs)
         return per_sample(self._compat_val_outputs(data, name))
 
+    def init_weights(self) -> None:
+        """Skipped: the engine runner calls ``init_weights`` when training
+        starts, but the legacy runner never did (the training script
+        initialized the model before building it), and a second, random
+        initialization would change the numbers. Initialize before
+        :func:`adapt`, or call ``type(model)._compat_legacy_cls.init_weights
+        (model)`` explicitly."""
+        print_log(
+            f'{self._compat_name()} is an adapted legacy model: '
+            'init_weights() is skipped, as the legacy runner never called it '
+            '(initialize the model before compat.adapt)',
+            logger='current',
+            level=logging.DEBUG)
+
     # -------------------------------------------------------------- helpers
     def _compat_name(self) -> str:
         return self._compat_legacy_cls.__name__
@@ -429,11 +448,9 @@ def adapt(model: nn.Module,
     model._compat_update_params = update_params
     model._compat_last_outputs = None
     model._compat_pending = None
-    # BaseModule/BaseModel attributes their __init__ would have set.
+    # BaseModule's attribute its __init__ would have set
     if not hasattr(model, 'init_cfg'):
         model.init_cfg = None
-    if not hasattr(model, '_is_init'):
-        model._is_init = False
     model.data_preprocessor = data_preprocessor
     if device is not None:
         data_preprocessor.to(device)

@@ -10,6 +10,8 @@ bookkeeping DDP does for ``forward``, so gradients are all-reduced in
 from itertools import chain
 from typing import Any, Tuple
 
+import torch
+import torch.nn as nn
 from torch.nn.parallel import DataParallel, DistributedDataParallel
 from torch.nn.parallel.scatter_gather import scatter_kwargs
 
@@ -79,7 +81,23 @@ class MMDataParallel(DataParallel):
 class MMDistributedDataParallel(DistributedDataParallel):
     """``DistributedDataParallel`` that also forwards ``train_step`` and
     ``val_step`` through DDP's forward bookkeeping (input placement, buffer
-    broadcast, and preparing the reducer so ``backward`` all-reduces)."""
+    broadcast, and preparing the reducer so ``backward`` all-reduces).
+
+    On a machine without CUDA, ``device_ids``/``output_device`` (the
+    ``device_ids=[int(os.environ['LOCAL_RANK'])]`` of GPU scripts) are
+    ignored for a model on the CPU, so the same script runs there with
+    gloo; torch (and mmcv) would refuse them.
+    """
+
+    def __init__(self, module: nn.Module, *args, **kwargs):
+        if not torch.cuda.is_available() and all(
+                p.device.type == 'cpu' for p in module.parameters()):
+            if args:  # device_ids, output_device given by position
+                args = (None, None) + args[2:]
+            kwargs.update(
+                {k: None
+                 for k in ('device_ids', 'output_device') if k in kwargs})
+        super().__init__(module, *args, **kwargs)
 
     def _step(self, name: str, inputs: Tuple, kwargs: dict):
         inputs, kwargs = self._pre_forward(*inputs, **kwargs)

@@ -23,6 +23,9 @@ DEFAULT_HOOKS = (
     ('logger', dict(type='LoggerHook')),
     ('param_scheduler', dict(type='ParamSchedulerHook')),
     ('checkpoint', dict(type='CheckpointHook', interval=1)),
+    # not in mmengine: a NaN loss stops training instead of silently
+    # training on (see docs/reliability.md)
+    ('nonfinite_loss', dict(type='NonFiniteLossHook')),
 )
 
 

@@ -280,6 +280,18 @@ def _locate(loader: Any, iters_done: int) -> Tuple[int, int]:
 
 
 # ------------------------------------------------------------------ loops
+class _NoStop:
+    """Stands in for the stop request of a runner that has none."""
+
+    received = None
+
+
+def _stop_request(runner: Any) -> Any:
+    """The runner's record of a stop signal (see ``signals.py``); the loops
+    look at it after every iteration."""
+    return getattr(runner, 'stop_request', None) or _NoStop
+
+
 class BaseLoop:
     """A loop over one dataloader; a config dict is built into a loader with
     the runner's seed. Subclasses implement :meth:`run`.
@@ -451,10 +463,13 @@ class EpochBasedTrainLoop(_TrainLoop):
         runner.call_hook('before_train_epoch')
         runner.model.train()
         cursor = self._data_cursor
+        stop = _stop_request(runner)
         for idx, data_batch in enumerate(
                 cursor.open(self._epoch, skip, pass_rng), skip):
             cursor.served = idx + 1
             self.run_iter(idx, data_batch)
+            if stop.received is not None:
+                runner._stop_after_signal()
         runner.call_hook('after_train_epoch')
         self._epoch += 1
 
@@ -518,9 +533,12 @@ class IterBasedTrainLoop(_TrainLoop):
         dynamic = len(self.dynamic_milestones) > 1
         has_val = runner.val_loop is not None
         model, data = runner.model, self.dataloader_iterator
+        stop = _stop_request(runner)
         while self._iter < self._max_iters and not self.stop_training:
             model.train()
             self.run_iter(next(data))
+            if stop.received is not None:
+                runner._stop_after_signal()
             if dynamic:
                 self._decide_current_val_interval(self._iter)
             if has_val and self._iter >= self.val_begin and (

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Union
 import torch.nn as nn
 
 from engine.config import Config
+from engine.dist.failures import report_rank_failures
 from engine.hooks import Hook, Priority, get_priority
 from engine.registry import RUNNERS
 from . import builders, resume as resume_lib
@@ -24,6 +25,8 @@ from .checkpoint import (_load_checkpoint_to_model, find_latest_checkpoint,
 from .hook_dispatch import ENGINE_STAGE_HELPERS, HookDispatcher, describe
 from .loops import BaseLoop
 from .randomness import set_random_seed
+from .signals import (DEFAULT_STOP_SIGNALS, StopRequest, TrainingInterrupted,
+                      interrupt_message)
 
 
 def _unique_name(manager: Any, name: str) -> str:
@@ -101,6 +104,14 @@ class Runner:
         self._launcher = launcher
         self._distributed = launcher != 'none'
         self.setup_env(env_cfg)
+        # Signals are delivered to each rank on its own, at different
+        # iterations; stopping one rank alone would hang the others in their
+        # next collective, so distributed runs keep the default handling.
+        self.stop_request = StopRequest(
+            env_cfg.get('stop_signals', DEFAULT_STOP_SIGNALS)
+            if self._world_size == 1 else None,
+            on_signal=self._on_stop_signal,
+            where='env_cfg["stop_signals"]')
         self._randomness_cfg = dict(randomness)
         self.set_randomness(**self._randomness_cfg)
 
@@ -383,6 +394,7 @@ class Runner:
         return self.model.module if is_model_wrapper(self.model) \
             else self.model
 
+    @report_rank_failures
     def train(self) -> nn.Module:
         """Train; returns the model."""
         ori_model = self._ori_model()
@@ -418,10 +430,74 @@ class Runner:
         else:
             self.optim_wrapper.initialize_count_status(*count_args)
         self._maybe_compile('train_step')
-        model = self.train_loop.run()
-        self.call_hook('after_run')
+        with self.stop_request as stop:
+            model = self.train_loop.run()
+            self.call_hook('after_run')
+            if stop.received is not None:  # arrived after the last iteration
+                self._stop_after_signal(finished=True)
         return model
 
+    def _on_stop_signal(self, sig: Any) -> None:
+        self.logger.warning(
+            f'{sig.name} received: training stops after the current '
+            'iteration, once a checkpoint is saved (send it again to stop at '
+            'once, without a checkpoint).')
+
+    def _stop_after_signal(self, finished: bool = False) -> None:
+        """Called by the training loop after the iteration during which a
+        stop signal arrived: save a checkpoint of that point and raise
+        :class:`TrainingInterrupted`."""
+        name = self.stop_request.received.name
+        if finished:
+            last = self.message_hub.get_info('last_ckpt')
+            message = interrupt_message(
+                name, 'after training had finished', last)
+            self.logger.warning(message)
+            raise TrainingInterrupted(message, name, last)
+        where = f'after iteration {self.iter} (epoch {self.epoch + 1})'
+        try:
+            path = self._save_interrupted_checkpoint()
+        except Exception as e:
+            message = (f'{interrupt_message(name, where, None)} Saving the '
+                       f'checkpoint failed: {e}')
+            self.logger.error(message)
+            raise TrainingInterrupted(message, name, None) from e
+        message = interrupt_message(name, where, path)
+        self.logger.warning(message)
+        raise TrainingInterrupted(message, name, path)
+
+    def _save_interrupted_checkpoint(self) -> str:
+        """A checkpoint after the current iteration, where the
+        CheckpointHook (if any) writes its files, found by ``resume=True``
+        through ``last_checkpoint``; it is not counted in ``max_keep_ckpts``.
+        """
+        from engine.hooks import CheckpointHook
+        from .checkpoint import write_text_atomic
+        hook = next(
+            (h for h in self._hooks if isinstance(h, CheckpointHook)), None)
+        out_dir = (hook.out_dir if hook is not None and hook.out_dir else
+                   self._work_dir)
+        template = hook.filename_tmpl if hook is not None and \
+            not hook.by_epoch else 'iter_{}.pth'
+        filename = template.format(self.iter)
+        path = osp.join(out_dir, filename)
+        if hook is not None and hook.last_ckpt == path and osp.isfile(path):
+            return path  # the hook has just saved this very iteration
+        self.message_hub.update_info('last_ckpt', path)
+        self.save_checkpoint(
+            out_dir,
+            filename,
+            save_optimizer=True if hook is None else hook.save_optimizer,
+            save_param_scheduler=self.param_schedulers is not None and (
+                hook is None or hook.save_param_scheduler),
+            meta=dict(epoch=self.epoch, iter=self.iter),
+            by_epoch=False)
+        if self._rank == 0:
+            write_text_atomic(
+                osp.join(self._work_dir, 'last_checkpoint'), path)
+        return path
+
+    @report_rank_failures
     def _run_eval(self, mode: str) -> dict:
         if getattr(self, f'_{mode}_loop') is None:
             raise RuntimeError(

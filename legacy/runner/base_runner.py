@@ -7,7 +7,6 @@ the engine's checkpoint I/O. What stays here is mmcv's observable state
 (``epoch``, ``iter``, ``inner_iter``, ``outputs``, ``log_buffer``, ``mode``,
 ``meta``...) and its registration API.
 """
-import copy
 import logging
 import os
 import os.path as osp
@@ -26,6 +25,7 @@ from ..errors import MissingOutputError
 from ..hooks.hook import HOOKS, STAGE_HELPERS, Hook
 from ..log_buffer import LogBuffer
 from ..parallel import is_module_wrapper
+from .training_hooks import TrainingHooksMixin
 from .utils import get_host_info, get_time_str
 
 # Stages of the epoch loop that the training code needs from the model.
@@ -39,7 +39,7 @@ def _priority_name(hook: Hook) -> str:
         return str(hook.priority)
 
 
-class BaseRunner(metaclass=ABCMeta):
+class BaseRunner(TrainingHooksMixin, metaclass=ABCMeta):
     """The base class of mmcv's runners.
 
     Args:
@@ -255,7 +255,11 @@ class BaseRunner(metaclass=ABCMeta):
 
     def call_hook(self, fn_name: str) -> None:
         """Run stage ``fn_name`` on every hook that implements it."""
-        for method in self._dispatcher.methods_for(fn_name):
+        dispatcher = self._dispatcher
+        methods = dispatcher.methods.get(fn_name)
+        if methods is None:  # a stage no hook base class declares
+            methods = dispatcher.methods_for(fn_name)
+        for method in methods:
             method(self)
 
     def get_hook_info(self) -> str:
@@ -263,6 +267,19 @@ class BaseRunner(metaclass=ABCMeta):
         return describe(self._dispatcher, _priority_name)
 
     # --------------------------------------------------------- checkpoints
+    # how this runner counts iterations in its checkpoints (mmcv's
+    # IterBasedRunner saves the index of the last completed iteration)
+    _checkpoint_by_epoch = True
+
+    def _legacy_checkpoint(self, checkpoint: Dict) -> Dict:
+        """An engine-layout checkpoint (saved by ``engine.runner.Runner``)
+        in mmcv's layout, so that this runner resumes it; others as they
+        are."""
+        if 'message_hub' not in checkpoint:
+            return checkpoint
+        from compat.checkpoints import engine_to_legacy
+        return engine_to_legacy(checkpoint, by_epoch=self._checkpoint_by_epoch)
+
     def load_checkpoint(
         self,
         filename: str,
@@ -305,13 +322,12 @@ class BaseRunner(metaclass=ABCMeta):
                resume_optimizer: bool = True,
                map_location: Union[str, Callable] = 'default') -> None:
         """Continue from ``checkpoint``: weights, epoch, iter, meta (hook
-        messages included) and, by default, the optimizer state."""
+        messages included) and, by default, the optimizer state. Engine
+        checkpoints are converted to mmcv's layout first."""
         if map_location == 'default':
             map_location = self._default_map_location()
-        ckpt = self.load_checkpoint(checkpoint, map_location=map_location)
-        if 'message_hub' in ckpt:  # written by engine.runner.Runner
-            from compat import engine_to_legacy
-            ckpt = engine_to_legacy(ckpt, by_epoch=True)
+        ckpt = self._legacy_checkpoint(
+            self.load_checkpoint(checkpoint, map_location=map_location))
         meta = ckpt['meta']
         self._epoch = meta['epoch']
         self._iter = meta['iter']
@@ -340,111 +356,6 @@ class BaseRunner(metaclass=ABCMeta):
             self._iter = int(self._iter * len(gpu_ids) / self.world_size)
             self.logger.info('the iteration number is changed due to '
                              'change of GPU number')
-
-    # ------------------------------------------------ training hooks (cfgs)
-    @staticmethod
-    def _policy_hook_cfg(config: Dict, suffix: str) -> Dict:
-        """``dict(policy='step', ...)`` -> ``dict(type='StepLrUpdaterHook',
-        ...)``; a policy in lower case is capitalised as in mmcv."""
-        config = dict(config)
-        if 'policy' not in config:
-            raise KeyError(f'the {suffix} config needs a "policy" key (e.g. '
-                           f"policy='step'), got {config}")
-        policy = config.pop('policy')
-        if not isinstance(policy, str):
-            raise TypeError(f'the {suffix} policy must be a str, got '
-                            f'{type(policy).__name__}')
-        if policy == policy.lower():
-            policy = policy.title()
-        config['type'] = policy + suffix
-        return config
-
-    def register_lr_hook(self, lr_config: Union[Dict, Hook, None]) -> None:
-        if lr_config is None:
-            return
-        if isinstance(lr_config, dict):
-            lr_config = HOOKS.build(
-                self._policy_hook_cfg(lr_config, 'LrUpdaterHook'))
-        self.register_hook(lr_config, priority='VERY_HIGH')
-
-    def register_momentum_hook(
-            self, momentum_config: Union[Dict, Hook, None]) -> None:
-        if momentum_config is None:
-            return
-        if isinstance(momentum_config, dict):
-            momentum_config = HOOKS.build(
-                self._policy_hook_cfg(momentum_config,
-                                      'MomentumUpdaterHook'))
-        self.register_hook(momentum_config, priority='HIGH')
-
-    def _register_typed(self, config: Union[Dict, Hook, None],
-                        default_type: str, priority: str) -> None:
-        if config is None:
-            return
-        if isinstance(config, dict):
-            config = dict(config)
-            config.setdefault('type', default_type)
-            config = HOOKS.build(config)
-        self.register_hook(config, priority=priority)
-
-    def register_optimizer_hook(
-            self, optimizer_config: Union[Dict, Hook, None]) -> None:
-        self._register_typed(optimizer_config, 'OptimizerHook',
-                             'ABOVE_NORMAL')
-
-    def register_checkpoint_hook(
-            self, checkpoint_config: Union[Dict, Hook, None]) -> None:
-        self._register_typed(checkpoint_config, 'CheckpointHook', 'NORMAL')
-
-    def register_logger_hooks(self, log_config: Optional[Dict]) -> None:
-        if log_config is None:
-            return
-        interval = log_config['interval']
-        for info in log_config['hooks']:
-            hook = HOOKS.build(info, default_args=dict(interval=interval))
-            self.register_hook(hook, priority='VERY_LOW')
-
-    def register_timer_hook(self, timer_config: Union[Dict, Hook,
-                                                      None]) -> None:
-        if timer_config is None:
-            return
-        if isinstance(timer_config, dict):
-            timer_config = HOOKS.build(copy.deepcopy(timer_config))
-        self.register_hook(timer_config, priority='LOW')
-
-    def register_custom_hooks(
-            self, custom_config: Union[List, Dict, Hook, None]) -> None:
-        if custom_config is None:
-            return
-        if not isinstance(custom_config, list):
-            custom_config = [custom_config]
-        for item in custom_config:
-            if isinstance(item, dict):
-                self.register_hook_from_cfg(item)
-            else:
-                self.register_hook(item, priority='NORMAL')
-
-    def register_training_hooks(
-            self,
-            lr_config: Union[Dict, Hook, None],
-            optimizer_config: Union[Dict, Hook, None] = None,
-            checkpoint_config: Union[Dict, Hook, None] = None,
-            log_config: Optional[Dict] = None,
-            momentum_config: Union[Dict, Hook, None] = None,
-            timer_config: Union[Dict, Hook] = dict(type='IterTimerHook'),
-            custom_hooks_config: Union[List, Dict, Hook, None] = None) -> None:
-        """Register the default hooks with mmcv's priorities: lr (VERY_HIGH),
-        momentum (HIGH), optimizer (ABOVE_NORMAL), checkpoint (NORMAL),
-        timer (LOW), loggers (VERY_LOW), custom hooks (NORMAL by default,
-        after the default hooks of the same priority). The config dicts are
-        not modified."""
-        self.register_lr_hook(lr_config)
-        self.register_momentum_hook(momentum_config)
-        self.register_optimizer_hook(optimizer_config)
-        self.register_checkpoint_hook(checkpoint_config)
-        self.register_timer_hook(timer_config)
-        self.register_logger_hooks(log_config)
-        self.register_custom_hooks(custom_hooks_config)
 
     # ------------------------------------------------------------- helpers
     def _check_workflow(self, data_loaders: List, workflow: List) -> None:

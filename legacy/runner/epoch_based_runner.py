@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
+from engine.dist import report_rank_failures
 from ..checkpoint import link_latest, save_checkpoint
 from .base_runner import BaseRunner
 from .builder import RUNNERS
@@ -79,6 +80,7 @@ class EpochBasedRunner(BaseRunner):
             del self.data_batch
         call_hook('after_val_epoch')
 
+    @report_rank_failures
     def run(self,
             data_loaders: List,
             workflow: List[Tuple[str, int]],

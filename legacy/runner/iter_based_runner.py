@@ -17,6 +17,7 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 
+from engine.dist import report_rank_failures
 from engine.runner.loops import iterate_from
 from ..checkpoint import link_latest, save_checkpoint
 from ..hooks.iter_timer import IterTimerHook
@@ -68,6 +69,7 @@ class IterBasedRunner(BaseRunner):
     as ``[('train', 1000), ('val', 100)]``."""
 
     _in_train_iter = False  # between before_train_iter and the increment
+    _checkpoint_by_epoch = False
 
     def train(self, data_loader: IterLoader, **kwargs) -> None:
         """One training iteration."""
@@ -110,6 +112,7 @@ class IterBasedRunner(BaseRunner):
         del self.data_batch
         self._inner_iter += 1
 
+    @report_rank_failures
     def run(self,
             data_loaders: List,
             workflow: List[Tuple[str, int]],
@@ -161,13 +164,12 @@ class IterBasedRunner(BaseRunner):
         """Continue after the last iteration ``checkpoint`` completed
         (``meta['iter'] + 1``), with its weights, epoch and, by default, the
         optimizer state; ``run`` then starts the train loader at the batch
-        that iteration draws."""
+        that iteration draws. Engine checkpoints are converted to mmcv's
+        layout first."""
         if map_location == 'default':
             map_location = self._default_map_location()
-        ckpt = self.load_checkpoint(checkpoint, map_location=map_location)
-        if 'message_hub' in ckpt:  # written by engine.runner.Runner
-            from compat import engine_to_legacy
-            ckpt = engine_to_legacy(ckpt, by_epoch=False)
+        ckpt = self._legacy_checkpoint(
+            self.load_checkpoint(checkpoint, map_location=map_location))
         meta = ckpt['meta']
         self._epoch = meta['epoch']
         self._iter = meta['iter'] + 1

@@ -1,6 +1,7 @@
 """compat.adapt: a legacy model trained by engine.runner.Runner, untouched,
 with the old runner's numbers."""
 import copy
+import gc
 import pickle
 
 import pytest
@@ -11,7 +12,6 @@ import torch.distributed as dist
 import compat
 import legacy
 from compat.adapter import LegacyLogVars, per_sample
-from engine.logging import MessageHub
 from engine.model import BaseModel, MMDistributedDataParallel
 from engine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 from engine.runner import Runner
@@ -274,26 +274,32 @@ def test_wrappers_are_adapted_inside(tmp_path):
     assert compat.is_adapted(wrapped) and compat.is_adapted(inner)
 
 
+def _train(model, runner_model):
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    for batch in regression_loader(12, 4):
+        out = runner_model.train_step(batch, wrapper)
+    return out
+
+
 def test_under_engine_ddp_equals_the_plain_run(tmp_path):
     """MMDistributedDataParallel's own train_step (forward(mode='loss')
     through DDP, then parse_losses) keeps the legacy loss semantics."""
     plain = compat.adapt(seeded(MMCVToyModel))
+    _train(plain, plain)
     ddp_model = compat.adapt(seeded(MMCVToyModel))
     dist.init_process_group('gloo', init_method=f'file://{tmp_path}/store',
                             rank=0, world_size=1)
     try:
         wrapped = MMDistributedDataParallel(ddp_model)
-        hub = MessageHub.get_instance(unique('ddp'))
-        for model, runner_model in ((plain, plain), (ddp_model, wrapped)):
-            wrapper = OptimWrapper(
-                torch.optim.SGD(model.parameters(), lr=0.1))
-            for batch in regression_loader(12, 4):
-                out = runner_model.train_step(batch, wrapper)
-            assert set(out) == {'loss1', 'loss2'}
+        out = _train(ddp_model, wrapped)
+        # DDP's reducer must go before its process group, or gloo's
+        # destructor waits forever
+        del wrapped
+        gc.collect()
     finally:
         dist.destroy_process_group()
+    assert set(out) == {'loss1', 'loss2'}
     assert_same_params(params(plain), params(ddp_model))
-    del hub
 
 
 def test_engine_runner_trains_a_legacy_wrapped_model(tmp_path):
@@ -337,3 +343,21 @@ def test_compat_import_does_not_import_legacy():
          'print("legacy" in sys.modules, "mmcv" in sys.modules)'],
         capture_output=True, text=True, timeout=120)
     assert result.stdout.split() == ['False', 'False'], result.stderr
+
+
+class _SelfInitModel(MMCVToyModel):
+
+    def init_weights(self):
+        nn.init.normal_(self.linear.weight)
+
+
+def test_engine_runner_does_not_reinitialize_a_legacy_model(tmp_path):
+    """The legacy runner never called init_weights; the engine runner does
+    at the start of training, which an adapted model skips."""
+    model = seeded(_SelfInitModel)
+    model.init_weights()  # the training script's call, as before
+    before = params(model)
+    cfg = dict(SEED_CFG, runner=dict(type='EpochBasedRunner', max_epochs=1),
+               optimizer=dict(type='SGD', lr=0.0))
+    engine_run(tmp_path, model, cfg, seed_loader())
+    assert_same_params(before, params(model))

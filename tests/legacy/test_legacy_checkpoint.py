@@ -186,3 +186,21 @@ def test_iter_checkpoint_saved_after_the_run_counts_iterations_done(
     meta = torch.load(tmp_path / 'final_14.pth', weights_only=True)['meta']
     assert meta['iter'] == 13
     assert os.readlink(tmp_path / 'latest.pth') == 'final_14.pth'
+
+
+@pytest.mark.parametrize('runner_kind', ['epoch', 'iter'])
+def test_engine_layout_checkpoint_resumes(logger, tmp_path, runner_kind):
+    from compat.checkpoints import legacy_to_engine
+    run = _epoch_run if runner_kind == 'epoch' else _iter_run
+    name = 'epoch_2.pth' if runner_kind == 'epoch' else 'iter_5.pth'
+    _, full = run(logger, tmp_path / 'full')
+    run(logger, tmp_path / 'part', stop=2 if runner_kind == 'epoch' else 5)
+    legacy_ckpt = torch.load(tmp_path / 'part' / name, weights_only=True)
+    engine_ckpt = legacy_to_engine(legacy_ckpt,
+                                   by_epoch=runner_kind == 'epoch')
+    assert 'message_hub' in engine_ckpt
+    torch.save(engine_ckpt, tmp_path / 'engine.pth')
+    _, resumed = run(logger, tmp_path / 'resumed',
+                     resume_from=str(tmp_path / 'engine.pth'))
+    for key, value in _state(full).items():
+        assert torch.equal(value, resumed.state_dict()[key]), key

@@ -1,0 +1,195 @@
+"""A small training job that the fault-injection tests run in a child process
+(so that it can be killed or signalled for real).
+
+    python child_train.py API WORK_DIR [--pause-at N --pause kill|signal]
+                          [--resume] [--out FILE]
+
+API is one of engine-epoch, engine-iter, legacy-epoch, legacy-iter. The job
+trains a tiny regressor with dropout on shuffled data (so that the random
+generators, the sampler and the data position all matter for an exact
+resume), writing checkpoints as it goes. ``--pause-at N`` makes it stop after
+iteration N and wait there: for ``kill`` until it is killed, for ``signal``
+until the test has sent its signal (the test then writes the file
+``signalled``). ``--out`` receives the final parameters.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import time
+
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, Dataset
+
+EPOCHS, ITERS, SAMPLES, BATCH = 4, 14, 20, 4
+APIS = ('engine-epoch', 'engine-iter', 'legacy-epoch', 'legacy-iter')
+
+
+class Pairs(Dataset):
+    """Regression pairs; ``loaded`` counts the samples actually read."""
+
+    def __init__(self, size: int = SAMPLES) -> None:
+        gen = torch.Generator().manual_seed(1)
+        self.x = torch.randn(size, 3, generator=gen)
+        self.y = self.x @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.1
+        self.loaded = 0
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, index: int):
+        self.loaded += 1
+        return self.x[index], self.y[index]
+
+
+def loader() -> DataLoader:
+    return DataLoader(Pairs(), batch_size=BATCH, shuffle=True)
+
+
+class Pause:
+    """After iteration ``at`` (1-based), announce it with the file ``paused``
+    and wait: forever (to be killed) or until ``signalled`` appears."""
+
+    def __init__(self, work_dir: str, at: int, mode: str) -> None:
+        self.work_dir, self.at, self.mode = work_dir, at, mode
+
+    def __call__(self, iteration: int) -> None:
+        if iteration != self.at:
+            return
+        with open(osp.join(self.work_dir, 'paused'), 'w') as f:
+            f.write(str(iteration))
+        deadline = time.monotonic() + 60
+        flag = osp.join(self.work_dir, 'signalled')
+        while time.monotonic() < deadline:
+            if self.mode == 'signal' and osp.exists(flag):
+                return
+            time.sleep(0.005)
+        sys.exit('nobody came: the test did not kill or signal the job')
+
+
+def engine_job(args, pause) -> nn.Module:
+    from engine.hooks import Hook
+    from engine.model import BaseModel
+    from engine.runner import Runner
+
+    class Regressor(BaseModel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(3, 1)
+            self.dropout = nn.Dropout(0.2)
+
+        def forward(self, inputs, targets=None, mode='tensor'):
+            out = self.linear(self.dropout(inputs))
+            if mode == 'loss':
+                return dict(loss=((out - targets)**2).mean())
+            return out
+
+    class PauseHook(Hook):
+        priority = 'LOWEST'
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            pause(runner.iter + 1)
+
+    by_epoch = args.api == 'engine-epoch'
+    runner = Runner(
+        model=Regressor(),
+        work_dir=args.work_dir,
+        train_dataloader=loader(),
+        train_cfg=dict(by_epoch=True, max_epochs=EPOCHS) if by_epoch else
+        dict(by_epoch=False, max_iters=ITERS),
+        optim_wrapper=dict(
+            optimizer=dict(type='SGD', lr=0.05, momentum=0.9)),
+        param_scheduler=dict(type='MultiStepLR', milestones=[2, 3],
+                             by_epoch=by_epoch),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', by_epoch=by_epoch,
+                            interval=1 if by_epoch else 3),
+            logger=dict(type='LoggerHook', interval=2)),
+        custom_hooks=[PauseHook()],
+        resume=args.resume,
+        randomness=dict(seed=0),
+        log_level='WARNING',
+        experiment_name=f'child_{os.getpid()}')
+    runner.train()
+    return runner.model
+
+
+def legacy_job(args, pause) -> nn.Module:
+    import legacy
+
+    class Regressor(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(3, 1)
+            self.dropout = nn.Dropout(0.2)
+
+        def train_step(self, data, optimizer=None):
+            inputs, targets = data
+            loss = ((self.linear(self.dropout(inputs)) - targets)**2).mean()
+            return dict(loss=loss, log_vars=dict(loss=loss.item()),
+                        num_samples=len(inputs))
+
+    class PauseHook(legacy.Hook):
+        def after_train_iter(self, runner):
+            pause(runner.iter + 1)
+
+    legacy.set_random_seed(0)
+    model = Regressor()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    logger = legacy.get_logger(f'child_{os.getpid()}',
+                               log_level='WARNING')
+    by_epoch = args.api == 'legacy-epoch'
+    if by_epoch:
+        runner = legacy.EpochBasedRunner(model, optimizer=optimizer,
+                                         work_dir=args.work_dir,
+                                         logger=logger, max_epochs=EPOCHS)
+    else:
+        runner = legacy.IterBasedRunner(model, optimizer=optimizer,
+                                        work_dir=args.work_dir,
+                                        logger=logger, max_iters=ITERS)
+    runner.register_training_hooks(
+        lr_config=dict(policy='step', step=[2, 3] if by_epoch else [6, 10]),
+        optimizer_config=dict(grad_clip=None),
+        checkpoint_config=dict(interval=1 if by_epoch else 3),
+        log_config=dict(interval=2, hooks=[dict(type='TextLoggerHook')]))
+    runner.register_hook(PauseHook(), priority='LOWEST')
+    if args.resume:
+        runner.resume(osp.join(args.work_dir, 'latest.pth'))
+    runner.run([loader()], [('train', 1 if by_epoch else ITERS)])
+    return model
+
+
+def run_job(api: str, work_dir: str, pause_at: int = 0,
+            pause: str = 'kill', resume: bool = False,
+            out: str = None) -> None:
+    """Train; ``out`` receives the final parameters."""
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    os.makedirs(work_dir, exist_ok=True)
+    args = argparse.Namespace(api=api, work_dir=work_dir, resume=resume)
+    job = engine_job if api.startswith('engine') else legacy_job
+    model = job(args, Pause(work_dir, pause_at, pause))
+    if out:
+        model = getattr(model, 'module', model)
+        torch.save({k: v.detach().clone()
+                    for k, v in model.state_dict().items()}, out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument('api', choices=APIS)
+    parser.add_argument('work_dir')
+    parser.add_argument('--pause-at', type=int, default=0)
+    parser.add_argument('--pause', choices=['kill', 'signal'],
+                        default='kill')
+    parser.add_argument('--resume', action='store_true')
+    parser.add_argument('--out')
+    args = parser.parse_args()
+    run_job(args.api, args.work_dir, args.pause_at, args.pause, args.resume,
+            args.out)
+
+
+if __name__ == '__main__':
+    main()
