@@ -112,7 +112,7 @@ def per_sample(outputs: Any) -> list:
             return v.dim() > 0 and v.shape[0] == size
         return isinstance(v, (list, tuple)) and len(v) == size
 
-    sliced = [k for k, v in outputs.items() if batched(v)]
+    sliced = {k for k, v in outputs.items() if batched(v)}
     if not sliced:
         return [outputs] * size
     return [{
@@ -272,7 +272,12 @@ class LegacyModelAdapter:
                             preprocess: bool = True) -> Any:
         if preprocess:
             data = self.data_preprocessor(data, False)
-        func = getattr(self._compat_legacy_cls, method)
+        func = getattr(self._compat_legacy_cls, method, None)
+        if func is None:
+            raise AttributeError(
+                f'{self._compat_name()} has no {method}(data), so the engine '
+                'cannot validate or test it; give the model a val_step as '
+                'mmcv\'s val workflow needed')
         if method == 'val_step' and self._compat_val_takes_optimizer:
             cached = self.__dict__.get('_compat_proxy_cache')
             # mmcv's EpochBasedRunner passed its optimizer to val_step too

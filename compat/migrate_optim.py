@@ -10,7 +10,7 @@ from .schedules import (dict_valued_keys, measure_lr_difference,
 
 # optimizer hook type -> the keyword arguments mmcv's class accepts
 _FP16_KEYS = {'grad_clip', 'coalesce', 'bucket_size_mb', 'loss_scale',
-              'distributed'}
+              'distributed', 'dtype'}  # dtype: legacy's hooks take it too
 _OPTIMIZER_HOOKS = {
     'OptimizerHook': {'grad_clip', 'detect_anomalous_params'},
     'Fp16OptimizerHook': _FP16_KEYS,
@@ -188,6 +188,8 @@ class OptimizerFields:
                 'size, as mmcv did)')
         if amp:
             wrapper['loss_scale'] = self.loss_scale(hook_cfg['loss_scale'])
+            if 'dtype' in hook_cfg:
+                wrapper['dtype'] = hook_cfg['dtype']
             self.report.approximated(
                 'fp16' if fp16 is not None else field,
                 f'AmpOptimWrapper(loss_scale={wrapper["loss_scale"]!r}): '

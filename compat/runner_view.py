@@ -121,7 +121,7 @@ class LegacyRunnerView:
         self.log_buffer = LogBufferView(self)
         self._hooks: List[Any] = []
         self._by_epoch: Optional[bool] = None
-        self._adapted: Optional[bool] = None
+        self._unwrapped: tuple = (None, None)  # (runner.model, inner model)
 
     @classmethod
     def of(cls, runner: Any) -> 'LegacyRunnerView':
@@ -296,11 +296,12 @@ class LegacyRunnerView:
         """What mmcv's ``runner.outputs`` was: the adapted model's own
         output dict; for an engine model its ``log_vars`` under mmcv's
         keys."""
-        if self._adapted is None:
-            self._adapted = isinstance(
-                unwrap_model(self._runner.model), LegacyModelAdapter)
-        if self._adapted:
-            return unwrap_model(self._runner.model)._compat_last_outputs
+        model = self._runner.model
+        if self._unwrapped[0] is not model:
+            self._unwrapped = (model, unwrap_model(model))
+        inner = self._unwrapped[1]
+        if isinstance(inner, LegacyModelAdapter):
+            return inner._compat_last_outputs
         if isinstance(outputs, dict):
             return dict(outputs, log_vars=outputs)
         return outputs

@@ -16,6 +16,7 @@ from torch.nn.parallel import DataParallel, DistributedDataParallel
 from torch.nn.parallel.scatter_gather import scatter_kwargs
 
 from engine.model import is_model_wrapper
+from engine.model.wrappers import broadcast_buffers_accepted
 from engine.registry import MODEL_WRAPPERS, Registry
 
 # mmcv's wrappers have mmcv semantics (train_step(data, optimizer)); they sit
@@ -97,7 +98,8 @@ class MMDistributedDataParallel(DistributedDataParallel):
             kwargs.update(
                 {k: None
                  for k in ('device_ids', 'output_device') if k in kwargs})
-        super().__init__(module, *args, **kwargs)
+        with broadcast_buffers_accepted():
+            super().__init__(module, *args, **kwargs)
 
     def _step(self, name: str, inputs: Tuple, kwargs: dict):
         inputs, kwargs = self._pre_forward(*inputs, **kwargs)

@@ -183,6 +183,13 @@ class CheckpointHook(Hook):
             self.out_dir = osp.join(
                 self.out_dir, osp.basename(runner.work_dir.rstrip(osp.sep)))
         runner.logger.info(f'Checkpoints will be saved to {self.out_dir}.')
+        if runner.rank == 0:
+            from engine.runner.checkpoint import remove_stale_temp_files
+            for path in remove_stale_temp_files(self.out_dir) + (
+                    remove_stale_temp_files(runner.work_dir)
+                    if runner.work_dir != self.out_dir else []):
+                runner.logger.warning(
+                    f'Removed {path}, left by a save that was interrupted')
         hub = runner.message_hub
         if self.save_best is not None:
             if len(self.key_indicators) == 1:

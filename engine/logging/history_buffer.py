@@ -2,10 +2,16 @@
 
 Values may arrive as 0-dim tensors straight from the model (on the GPU).
 Converting each to a float at once would force a host-device sync on every
-iteration; instead they are kept as they are and converted together the
-first time a statistic is asked for, which the logger does only at its
-interval. The statistics are computed with numpy exactly as mmengine does
-(``sum(values[-n:]) / sum(counts[-n:])``), so the logged floats are equal.
+iteration; instead they are kept as they are and converted together (one
+read for all pending tensors) the first time a statistic is asked for, which
+the logger does only at its interval. The statistics are computed with numpy
+exactly as mmengine does (``sum(values[-n:]) / sum(counts[-n:])``), so the
+logged floats are equal.
+
+mmengine grows its arrays with ``np.append`` on every update, which copies
+the whole history each time: quadratic in the length of the run. Here the
+converted history lives in arrays with spare room at the end (doubled when
+full), so storing a value costs O(1) amortized whatever the run's length.
 """
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
@@ -13,6 +19,11 @@ import numpy as np
 import torch
 
 _Tensor = torch.Tensor
+_add_reduce = np.add.reduce
+
+# Pending values are converted once this many have piled up even if no
+# statistic was asked for, so a run that never logs keeps no tensors alive.
+_PENDING_LIMIT = 1024
 
 
 def _check_window(window_size: Optional[int], length: int) -> int:
@@ -25,9 +36,25 @@ def _check_window(window_size: Optional[int], length: int) -> int:
     return window_size
 
 
-def _to_number(value: Any) -> Any:
-    """Python int/float of a pending value (tensors are item()-ed here)."""
-    return value if isinstance(value, (int, float)) else value.item()
+def to_numbers(values: list) -> list:
+    """Python numbers for pending values.
+
+    Tensors are read on the host together: when they share dtype, device and
+    shape, one ``stack(...).tolist()`` (a single device sync) gives the same
+    floats as an ``item()`` each; otherwise each is read on its own.
+    """
+    tensors = [v for v in values if isinstance(v, _Tensor)]
+    if not tensors:
+        return values
+    first = tensors[0]
+    dtype, device, shape = first.dtype, first.device, first.shape
+    if len(tensors) > 1 and all(
+            t.dtype == dtype and t.device == device and t.shape == shape
+            for t in tensors):
+        read = iter(torch.stack(tensors).reshape(-1).tolist())
+    else:
+        read = iter([t.item() for t in tensors])
+    return [next(read) if isinstance(v, _Tensor) else v for v in values]
 
 
 def check_log_value(value: Any) -> Any:
@@ -56,6 +83,44 @@ def check_log_value(value: Any) -> Any:
         f'value, got {type(value).__name__}')
 
 
+class _Column:
+    """A growable 1-D array: the live values are ``array[start:end]``.
+
+    Appending writes into spare room after ``end`` (views handed out
+    earlier cover ``[start:end]`` only, so they never change); when there is
+    none, or the dtype must widen, a new array of twice the live size is
+    made. Dropping the oldest values just moves ``start``.
+    """
+
+    __slots__ = ('array', 'start', 'end')
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+        self.start = 0
+        self.end = len(array)
+
+    def view(self) -> np.ndarray:
+        return self.array[self.start:self.end]
+
+    def extend(self, new: np.ndarray, max_length: int) -> None:
+        """Append ``new`` (at most ``max_length`` values) and keep the last
+        ``max_length`` values; the dtype widens as ``np.append`` would."""
+        count = len(new)
+        keep = min(self.end - self.start, max_length - count)
+        start = self.end - keep
+        old = self.array
+        dtype = np.result_type(old.dtype, new.dtype)
+        if dtype == old.dtype and self.end + count <= len(old):
+            old[self.end:self.end + count] = new
+            self.start, self.end = start, self.end + count
+            return
+        size = keep + count
+        array = np.empty(max(2 * size, 16), dtype)
+        array[:keep] = old[start:self.end]
+        array[keep:size] = new
+        self.array, self.start, self.end = array, 0, size
+
+
 class HistoryBuffer:
     """The history of one scalar: values, counts and statistics over them.
 
@@ -81,12 +146,14 @@ class HistoryBuffer:
             check_log_value(v) for v in log_history[-max_length:]
         ]
         self._pending_counts: list = list(count_history[-max_length:])
-        # Converted values; like mmengine, an empty history is float64.
-        self._log_history = np.array([])
-        self._count_history = np.array([])
-        if self._pending_logs:
-            self._log_history = None
-            self._count_history = None
+        # Converted values. Like mmengine, an empty history is float64 and
+        # later values widen it; a history created with values takes their
+        # own dtype (np.array(values)), hence None until they are converted.
+        self._logs: Optional[_Column] = None
+        self._counts: Optional[_Column] = None
+        if not self._pending_logs:
+            self._logs = _Column(np.array([]))
+            self._counts = _Column(np.array([]))
 
     def update(self, log_val: Any, count: int = 1) -> None:
         """Append a value (an int, a float or a one-element tensor).
@@ -102,43 +169,38 @@ class HistoryBuffer:
         pending = self._pending_logs
         pending.append(log_val)
         self._pending_counts.append(count)
-        if len(pending) > self.max_length:
-            # Everything already converted is older than these values; keep
-            # the arrays' dtype, which later appends promote from.
-            del pending[:-self.max_length]
-            del self._pending_counts[:-self.max_length]
-            if self._log_history is not None:
-                self._log_history = self._log_history[:0]
-                self._count_history = self._count_history[:0]
+        if len(pending) >= _PENDING_LIMIT:
+            self._materialize()
 
     def _materialize(self) -> None:
         """Convert pending values and append them to the numpy history."""
-        if not self._pending_logs:
+        logs = self._pending_logs
+        if not logs:
             return
-        logs = [_to_number(v) for v in self._pending_logs]
         counts = self._pending_counts
-        if self._log_history is None:
-            # Created with values: their own dtype (int or float), as
-            # np.array(history) gives in mmengine.
-            self._log_history = np.array(logs)
-            self._count_history = np.array(counts)
-        else:
-            self._log_history = np.append(self._log_history, logs)
-            self._count_history = np.append(self._count_history, counts)
+        limit = self.max_length
+        if len(logs) > limit:
+            logs, counts = logs[-limit:], counts[-limit:]
+        new_logs = np.array(to_numbers(logs))
+        new_counts = np.array(counts)
         self._pending_logs = []
         self._pending_counts = []
-        if len(self._log_history) > self.max_length:
-            self._log_history = self._log_history[-self.max_length:]
-            self._count_history = self._count_history[-self.max_length:]
+        if self._logs is None:
+            self._logs = _Column(new_logs)
+            self._counts = _Column(new_counts)
+        else:
+            self._logs.extend(new_logs, limit)
+            self._counts.extend(new_counts, limit)
 
     @property
     def data(self) -> Tuple[np.ndarray, np.ndarray]:
         """(values, counts) as numpy arrays."""
         self._materialize()
-        return self._log_history, self._count_history
+        return self._logs.view(), self._counts.view()
 
     def __len__(self) -> int:
-        done = 0 if self._log_history is None else len(self._log_history)
+        logs = self._logs
+        done = 0 if logs is None else logs.end - logs.start
         return min(done + len(self._pending_logs), self.max_length)
 
     @classmethod
@@ -166,7 +228,8 @@ class HistoryBuffer:
         counts (all values when None)."""
         logs, counts = self.data
         window = _check_window(window_size, len(logs))
-        return logs[-window:].sum() / counts[-window:].sum()
+        # np.add.reduce is what ndarray.sum() runs, without its wrappers.
+        return _add_reduce(logs[-window:]) / _add_reduce(counts[-window:])
 
     def max(self, window_size: Optional[int] = None) -> np.ndarray:
         logs, _ = self.data
@@ -204,10 +267,10 @@ class HistoryBuffer:
                 f'a HistoryBuffer state needs log_history and count_history, '
                 f'got {state!r}') from None
         buffer = cls(max_length=max_length)
-        buffer._log_history = np.asarray(
-            logs.numpy() if isinstance(logs, _Tensor) else logs)
-        buffer._count_history = np.asarray(
-            counts.numpy() if isinstance(counts, _Tensor) else counts)
+        buffer._logs = _Column(
+            np.array(logs.numpy() if isinstance(logs, _Tensor) else logs))
+        buffer._counts = _Column(
+            np.array(counts.numpy() if isinstance(counts, _Tensor) else counts))
         return buffer
 
 

@@ -2,6 +2,7 @@
 ``test_step``, and a wrapper that puts each sub-module in its own DDP (for
 models with one optimizer per sub-module, such as GANs)."""
 import logging
+import warnings
 from contextlib import ExitStack, contextmanager
 from typing import Any, Dict, Iterator, Union
 
@@ -15,6 +16,22 @@ from .utils import run_forward
 
 MODEL_WRAPPERS.register_module(module=DistributedDataParallel)
 MODEL_WRAPPERS.register_module(module=DataParallel)
+
+
+@contextmanager
+def broadcast_buffers_accepted() -> Iterator[None]:
+    """Build DDP without torch's deprecation warning for ``broadcast_buffers``.
+
+    torch 2.13 deprecates it for ``forward_sync_buffers``, whose False still
+    syncs buffers when DDP is built; ``broadcast_buffers=False`` (no sync at
+    all), the default of the runners' wrapping, has no other spelling yet, so
+    the wrappers keep passing it, and the warning would only be noise.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            'ignore', message='`broadcast_buffers` is deprecated',
+            category=FutureWarning)
+        yield
 
 
 def is_model_wrapper(model: nn.Module, registry=MODEL_WRAPPERS) -> bool:
@@ -73,7 +90,8 @@ class MMDistributedDataParallel(DistributedDataParallel):
                  module: nn.Module,
                  detect_anomalous_params: bool = False,
                  **kwargs):
-        super().__init__(module=module, **kwargs)
+        with broadcast_buffers_accepted():
+            super().__init__(module=module, **kwargs)
         self.detect_anomalous_params = detect_anomalous_params
 
     @property

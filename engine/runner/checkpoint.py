@@ -135,6 +135,33 @@ def write_text_atomic(filename: str, text: str) -> None:
     _atomic_write(str(filename), lambda f: f.write(text), 'w')
 
 
+# what _atomic_write's temporary files are called: .<name>.<8 random>.tmp
+_TEMP_NAME = re.compile(r'^\..+\.[a-z0-9_]{8}\.tmp$')
+
+
+def remove_stale_temp_files(dirname: str) -> List[str]:
+    """Remove the temporary files of saves that never finished (a process
+    killed while writing cannot clean up after itself) from ``dirname``;
+    returns their paths. Call it before a run writes there, not while
+    another process saves into the same directory."""
+    removed: List[str] = []
+    if not dirname:
+        return removed
+    try:
+        names = os.listdir(dirname)
+    except OSError:
+        return removed
+    for name in names:
+        path = osp.join(dirname, name)
+        if _TEMP_NAME.match(name) and osp.isfile(path):
+            try:
+                os.remove(path)
+            except OSError:
+                continue
+            removed.append(path)
+    return removed
+
+
 def find_latest_checkpoint(path: str) -> Optional[str]:
     """Return the checkpoint named by ``path/last_checkpoint``, or None.
 

@@ -4,6 +4,7 @@ import os.path as osp
 from typing import Optional
 
 from engine.dist import master_only
+from engine.runner.checkpoint import remove_stale_temp_files
 from ..dist_utils import allreduce_params
 from .hook import HOOKS, Hook
 
@@ -61,6 +62,10 @@ class CheckpointHook(Hook):
             self.out_dir = osp.join(self.out_dir, basename)
         runner.logger.info(f'Checkpoints will be saved to {self.out_dir} by '
                            'HardDiskBackend.')
+        if runner.rank == 0:
+            for path in remove_stale_temp_files(self.out_dir):
+                runner.logger.warning(
+                    f'Removed {path}, left by a save that was interrupted')
         self.args.setdefault('create_symlink', True)
 
     def after_train_epoch(self, runner) -> None:

@@ -133,7 +133,7 @@ class LrUpdaterHook(Hook):
         for name, optim in optimizers_of(runner).items():
             for group in optim.param_groups:
                 group.setdefault('initial_lr', group['lr'])
-            base_lr[name] = [group['initial_lr'] for group in optim.param_groups]
+            base_lr[name] = [g['initial_lr'] for g in optim.param_groups]
         self.base_lr = base_lr.pop(None) if None in base_lr else base_lr
 
     def before_train_epoch(self, runner) -> None:

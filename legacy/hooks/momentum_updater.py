@@ -91,7 +91,8 @@ class MomentumUpdaterHook(Hook):
     def get_regular_momentum(self, runner) -> Union[list, Dict[str, list]]:
         if isinstance(runner.optimizer, dict):
             return {
-                k: [self.get_momentum(runner, b) for b in self.base_momentum[k]]
+                k: [self.get_momentum(runner, b)
+                    for b in self.base_momentum[k]]
                 for k in runner.optimizer
             }
         return [self.get_momentum(runner, b) for b in self.base_momentum]

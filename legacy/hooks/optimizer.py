@@ -17,6 +17,7 @@ from typing import Any, Optional, Union
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.parallel import DistributedDataParallel
 from torch.optim import Optimizer
 
 from engine.optim import AmpOptimWrapper, OptimWrapper
@@ -54,7 +55,8 @@ class OptimizerHook(Hook):
                  detect_anomalous_params: bool = False) -> None:
         if grad_clip is not None and not isinstance(grad_clip, dict):
             raise TypeError('grad_clip must be None or a dict such as '
-                            f'dict(max_norm=35, norm_type=2), got {grad_clip!r}')
+                            'dict(max_norm=35, norm_type=2), got '
+                            f'{grad_clip!r}')
         self.grad_clip = grad_clip
         self.detect_anomalous_params = detect_anomalous_params
         self.optim_wrapper: Optional[OptimWrapper] = None
@@ -159,11 +161,33 @@ class GradientCumulativeOptimizerHook(OptimizerHook):
         self.divisible_iters = 0
         self.remainder_iters = 0
         self.initialized = False
+        self._ddp_modules: list = []
 
     def _wrapper_kwargs(self) -> dict:
         return dict(
             super()._wrapper_kwargs(),
             accumulative_counts=self.cumulative_iters)
+
+    def before_run(self, runner) -> None:
+        self._ddp_modules = [
+            m for m in runner.model.modules()
+            if isinstance(m, DistributedDataParallel)
+        ]
+
+    def before_train_iter(self, runner) -> None:
+        """Under DDP, all-reduce the gradients of updating iterations only
+        (the forward in ``train_step`` decides, so it is set here). mmcv
+        all-reduced every iteration; the sum of the averages is the average
+        of the sums, so only the number of all-reduces changes."""
+        if self._ddp_modules:
+            sync = (self.every_n_iters(runner, self.cumulative_iters)
+                    or self.is_last_iter(runner))
+            for module in self._ddp_modules:
+                module.require_backward_grad_sync = sync
+
+    def after_run(self, runner) -> None:
+        for module in self._ddp_modules:
+            module.require_backward_grad_sync = True
 
     def has_batch_norm(self, module: nn.Module) -> bool:
         return any(isinstance(m, _BatchNorm) for m in module.modules())
@@ -241,6 +265,7 @@ class _Fp16Mixin:
             self.optim_wrapper.loss_scaler
 
     def before_run(self, runner) -> None:
+        super().before_run(runner)
         wrap_fp16_model(runner.model, self.dtype)
         if runner.meta is None:
             runner.meta = {}
@@ -257,6 +282,7 @@ class _Fp16Mixin:
                 'fp16', {})['loss_scaler'] = self.loss_scaler.state_dict()
 
     def after_run(self, runner) -> None:
+        super().after_run(runner)
         self.before_save_checkpoint(runner)
 
 

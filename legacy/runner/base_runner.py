@@ -25,6 +25,7 @@ from ..errors import MissingOutputError
 from ..hooks.hook import HOOKS, STAGE_HELPERS, Hook
 from ..log_buffer import LogBuffer
 from ..parallel import is_module_wrapper
+from .exact_resume import ExactResumeMixin
 from .training_hooks import TrainingHooksMixin
 from .utils import get_host_info, get_time_str
 
@@ -39,7 +40,7 @@ def _priority_name(hook: Hook) -> str:
         return str(hook.priority)
 
 
-class BaseRunner(TrainingHooksMixin, metaclass=ABCMeta):
+class BaseRunner(TrainingHooksMixin, ExactResumeMixin, metaclass=ABCMeta):
     """The base class of mmcv's runners.
 
     Args:
@@ -314,8 +315,9 @@ class BaseRunner(TrainingHooksMixin, metaclass=ABCMeta):
                         f'"{name}"; it has {sorted(state)}')
                 optim.load_state_dict(state[name])
         else:
-            raise TypeError('Optimizer should be dict or torch.optim.Optimizer '
-                            f'but got {type(self.optimizer).__name__}')
+            raise TypeError('Optimizer should be dict or '
+                            'torch.optim.Optimizer but got '
+                            f'{type(self.optimizer).__name__}')
 
     def resume(self,
                checkpoint: str,
@@ -329,6 +331,7 @@ class BaseRunner(TrainingHooksMixin, metaclass=ABCMeta):
         ckpt = self._legacy_checkpoint(
             self.load_checkpoint(checkpoint, map_location=map_location))
         meta = ckpt['meta']
+        self._take_resume_state(meta)
         self._epoch = meta['epoch']
         self._iter = meta['iter']
         if self.meta is None:
@@ -392,6 +395,11 @@ class BaseRunner(TrainingHooksMixin, metaclass=ABCMeta):
                 raise ValueError(
                     f'the workflow has a {mode!r} phase but '
                     f'{type(model).__name__} has no {step}() method')
+        if not any(mode == 'train' and count > 0 for mode, count in workflow):
+            # the run ends after max epochs/iterations of training: without
+            # a train phase mmcv loops forever
+            raise ValueError(f'the workflow {workflow} has no train phase; '
+                             'the run would never end')
 
     def _log_start(self, workflow: List, unit: str, total: int) -> None:
         work_dir = self.work_dir if self.work_dir is not None else 'NONE'
@@ -426,9 +434,10 @@ class BaseRunner(TrainingHooksMixin, metaclass=ABCMeta):
         if meta is None:
             meta = {}
         elif not isinstance(meta, dict):
-            raise TypeError(
-                f'meta should be a dict or None, but got {type(meta).__name__}')
+            raise TypeError('meta should be a dict or None, but got '
+                            f'{type(meta).__name__}')
         self.call_hook('before_save_checkpoint')
         if self.meta is not None:
             meta.update(self.meta)
+        self._add_resume_state(meta)
         return meta

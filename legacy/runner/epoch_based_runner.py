@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import torch
 
 from engine.dist import report_rank_failures
+from engine.runner.loops import DataCursor
 from ..checkpoint import link_latest, save_checkpoint
 from .base_runner import BaseRunner
 from .builder import RUNNERS
@@ -52,7 +53,19 @@ class EpochBasedRunner(BaseRunner):
         self._max_iters = self._max_epochs * len(self.data_loader)
         call_hook = self.call_hook
         call_hook('before_train_epoch')
-        for i, data_batch in enumerate(self.data_loader):
+        # the cursor records where in the data a checkpoint is taken; a run
+        # resumed from a mid-epoch checkpoint continues at its next batch
+        cursor = self._cursor = DataCursor(data_loader)
+        position = self._resume_position(self._epoch)
+        if position is None:
+            batches = cursor.open(self._epoch)
+        else:
+            batches = cursor.open(self._epoch, position['served'],
+                                  position.get('pass_rng'))
+            self._restore_rng()
+        stop = self._stop
+        for i, data_batch in enumerate(batches, cursor.served):
+            cursor.served = i + 1
             self.data_batch = data_batch
             self._inner_iter = i
             call_hook('before_train_iter')
@@ -60,7 +73,10 @@ class EpochBasedRunner(BaseRunner):
             call_hook('after_train_iter')
             del self.data_batch
             self._iter += 1
+            if stop.received is not None:
+                self._stop_after_signal()
         call_hook('after_train_epoch')
+        self._cursor = None
         self._epoch += 1
 
     @torch.no_grad()
@@ -111,14 +127,18 @@ class EpochBasedRunner(BaseRunner):
 
         self._log_start(workflow, 'epochs', self._max_epochs)
         self.call_hook('before_run')
-        while self.epoch < self._max_epochs:
-            for i, (mode, epochs) in enumerate(workflow):
-                epoch_runner = getattr(self, mode)
-                for _ in range(epochs):
-                    if mode == 'train' and self.epoch >= self._max_epochs:
-                        break
-                    epoch_runner(data_loaders[i], **kwargs)
-        self.call_hook('after_run')
+        with self._stop_on_signals():
+            if self._resume_position(self._epoch) is None:
+                self._restore_rng()  # saved at an epoch end
+            while self.epoch < self._max_epochs:
+                for i, (mode, epochs) in enumerate(workflow):
+                    epoch_runner = getattr(self, mode)
+                    for _ in range(epochs):
+                        if mode == 'train' and \
+                                self.epoch >= self._max_epochs:
+                            break
+                        epoch_runner(data_loaders[i], **kwargs)
+            self.call_hook('after_run')
 
     def save_checkpoint(self,
                         out_dir: str,
@@ -140,6 +160,18 @@ class EpochBasedRunner(BaseRunner):
             meta=meta)
         if create_symlink:
             link_latest(out_dir, filename)
+
+    def _save_interrupted_checkpoint(self, out_dir: str) -> str:
+        """``iter_{iterations done}.pth`` in the middle of an epoch: meta
+        holds the epochs completed and the iterations done (not mmcv's
+        epoch + 1), so that ``resume`` continues this epoch."""
+        filename = f'iter_{self.iter}.pth'
+        path = osp.join(out_dir, filename)
+        meta = self._meta_for_checkpoint(None)
+        meta.update(epoch=self.epoch, iter=self.iter)
+        save_checkpoint(self.model, path, optimizer=self.optimizer, meta=meta)
+        link_latest(out_dir, filename)
+        return path
 
 
 @RUNNERS.register_module()

@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Optional, Tuple, Union
 import torch
 
 from engine.dist import report_rank_failures
-from engine.runner.loops import iterate_from
+from engine.runner.loops import DataCursor
 from ..checkpoint import link_latest, save_checkpoint
 from ..hooks.iter_timer import IterTimerHook
 from .base_runner import BaseRunner
@@ -31,28 +31,49 @@ class IterLoader:
     ``start_iter`` batches are skipped first (a resumed run): the pass count
     and the sampler's epoch are set to the pass they fall in, and the skipped
     batches of that pass are drawn as indices only, never loaded.
+    ``position`` (a checkpoint's ``meta['train_loop']``) does the same from
+    the recorded pass, batch and generator states instead, so that a
+    shuffling sampler draws the same order as in the interrupted run.
     """
 
-    def __init__(self, dataloader, start_iter: int = 0) -> None:
+    def __init__(self,
+                 dataloader,
+                 start_iter: int = 0,
+                 position: Optional[Dict] = None) -> None:
         self._dataloader = dataloader
-        self._epoch, skip = divmod(start_iter, len(dataloader)) \
-            if start_iter else (0, 0)
+        self.cursor = DataCursor(dataloader)
+        if position is not None:
+            self._epoch, skip = position['pass_index'], position['served']
+            pass_rng = position.get('pass_rng')
+        else:
+            self._epoch, skip = divmod(start_iter, len(dataloader)) \
+                if start_iter else (0, 0)
+            pass_rng = None
         if self._epoch:
             self._set_sampler_epoch()
-        self.iter_loader, _ = iterate_from(dataloader, skip)
+        self.cursor.open(self._epoch, skip, pass_rng, starts_now=False)
 
     @property
     def epoch(self) -> int:
         return self._epoch
 
+    @property
+    def iter_loader(self):
+        """The iterator of the current pass (mmcv's attribute)."""
+        return self.cursor.it
+
     def __next__(self):
+        cursor = self.cursor
+        if cursor.await_start:
+            cursor.mark_start()
         try:
-            return next(self.iter_loader)
+            data = next(cursor.it)
         except StopIteration:
             self._epoch += 1
             self._set_sampler_epoch()
-            self.iter_loader = iter(self._dataloader)
-            return next(self.iter_loader)
+            data = next(cursor.open(self._epoch))
+        cursor.served += 1
+        return data
 
     def _set_sampler_epoch(self) -> None:
         sampler = getattr(self._dataloader, 'sampler', None)
@@ -92,6 +113,8 @@ class IterBasedRunner(BaseRunner):
         self._inner_iter += 1
         self._iter += 1
         self._in_train_iter = False
+        if self._stop.received is not None:
+            self._stop_after_signal()
 
     @torch.no_grad()
     def val(self, data_loader: IterLoader, **kwargs) -> None:
@@ -140,22 +163,30 @@ class IterBasedRunner(BaseRunner):
 
         self._log_start(workflow, 'iters', self._max_iters)
         self.call_hook('before_run')
-        # a train loader continues where the iterations done left it
+        # a train loader continues where the iterations done left it: at
+        # the recorded data position if the checkpoint has one
+        position = (self._resume_state or {}).get('position')
         iter_loaders = [
-            IterLoader(loader, self.iter if mode == 'train' else 0)
-            for loader, (mode, _) in zip(data_loaders, workflow)
+            IterLoader(loader, self.iter, position) if mode == 'train' else
+            IterLoader(loader) for loader, (mode, _) in zip(data_loaders,
+                                                            workflow)
         ]
-        self.call_hook('before_epoch')
-        while self.iter < self._max_iters:
-            for i, (mode, iters) in enumerate(workflow):
-                self._inner_iter = 0
-                iter_runner = getattr(self, mode)
-                for _ in range(iters):
-                    if mode == 'train' and self.iter >= self._max_iters:
-                        break
-                    iter_runner(iter_loaders[i], **kwargs)
-        self.call_hook('after_epoch')
-        self.call_hook('after_run')
+        self._cursor = next((it.cursor for it, (mode, _) in zip(
+            iter_loaders, workflow) if mode == 'train'), None)
+        self._restore_rng()
+        with self._stop_on_signals():
+            self.call_hook('before_epoch')
+            while self.iter < self._max_iters:
+                for i, (mode, iters) in enumerate(workflow):
+                    self._inner_iter = 0
+                    iter_runner = getattr(self, mode)
+                    for _ in range(iters):
+                        if mode == 'train' and self.iter >= self._max_iters:
+                            break
+                        iter_runner(iter_loaders[i], **kwargs)
+            self.call_hook('after_epoch')
+            self.call_hook('after_run')
+        self._cursor = None
 
     def resume(self,
                checkpoint: str,
@@ -171,6 +202,7 @@ class IterBasedRunner(BaseRunner):
         ckpt = self._legacy_checkpoint(
             self.load_checkpoint(checkpoint, map_location=map_location))
         meta = ckpt['meta']
+        self._take_resume_state(meta)
         self._epoch = meta['epoch']
         self._iter = meta['iter'] + 1
         self._inner_iter = self._iter
@@ -200,6 +232,12 @@ class IterBasedRunner(BaseRunner):
             meta=meta)
         if create_symlink:
             link_latest(out_dir, filename)
+
+    def _save_interrupted_checkpoint(self, out_dir: str) -> str:
+        path = osp.join(out_dir, f'iter_{self.iter}.pth')
+        if not self._already_saved(path):
+            self.save_checkpoint(out_dir)
+        return path
 
     def register_training_hooks(self,
                                 lr_config,

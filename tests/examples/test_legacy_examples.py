@@ -6,6 +6,8 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'tests' / 'legacy'))
 
@@ -23,6 +25,7 @@ def test_seed_sample_only_imports_differ_from_the_seed_document():
     assert not any('mmcv' in line for line in imports)
 
 
+@pytest.mark.filterwarnings('ignore:Runner was deprecated')
 def test_seed_sample_matches_mmcv(tmp_path, capfd):
     expected = json.loads(FIXTURE.read_text())
     got = sc.seed_sample(sc.SEED_SAMPLE.read_text(), str(tmp_path))

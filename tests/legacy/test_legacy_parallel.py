@@ -3,7 +3,6 @@ CPU, and a two-process gloo run of MMDistributedDataParallel."""
 import os
 import socket
 
-import pytest
 import torch
 import torch.multiprocessing as mp
 

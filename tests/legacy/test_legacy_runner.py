@@ -351,6 +351,8 @@ def test_bad_workflow_shapes(logger, tmp_path):
         runner.run([regression_loader()], [('train', 1), ('val', 1)])
     with pytest.raises(TypeError, match='list of'):
         runner.run([regression_loader()], [['train', 1]])
+    with pytest.raises(ValueError, match='never end'):
+        runner.run([regression_loader()], [('val', 1)])
 
 
 def test_max_epochs_and_max_iters_both_given(logger):

@@ -19,7 +19,8 @@ def _fixture(name: str) -> dict:
 def _first_difference(got: list, expected: list) -> str:
     for i, (a, b) in enumerate(zip(got, expected)):
         if a != b:
-            return f'first difference at {i}:\n  got      {a!r}\n  expected {b!r}'
+            return (f'first difference at {i}:\n  got      {a!r}\n'
+                    f'  expected {b!r}')
     return f'lengths differ: got {len(got)}, expected {len(expected)}'
 
 

@@ -203,5 +203,13 @@ def test_legacy_resumes_engine_checkpoint(scenario_runs):
     ``legacy``'s EpochBasedRunner."""
     resumed = scenario_runs('compat-engine-then-legacy', engine_then_legacy,
                             SCENARIOS['checkpoint_resume'])
-    assert_resumed_like_mmcv('checkpoint_resume', resumed,
-                             'engine run resumed in legacy')
+    expected = load_fixture('legacy_checkpoint_resume')
+    full = expected['uninterrupted']
+    done = len(expected['interrupted']['lr'])
+    what = 'engine run resumed in legacy'
+    assert_same(full['params'], resumed['params'], f'{what}: final params')
+    assert_same(full['lr'][done:], resumed['lr'],
+                f'{what}: lr from iteration {done}')
+    # a legacy run records its outputs in mmcv's layout, as the fixture does
+    assert_same(full['outputs'][done:], resumed['outputs'],
+                f'{what}: outputs from iteration {done}')

@@ -1,7 +1,7 @@
 """A small training job that the fault-injection tests run in a child process
 (so that it can be killed or signalled for real).
 
-    python child_train.py API WORK_DIR [--pause-at N --pause kill|signal]
+    python child_train.py API WORK_DIR [--pause-at N --pause MODE]
                           [--resume] [--out FILE]
 
 API is one of engine-epoch, engine-iter, legacy-epoch, legacy-iter. The job
@@ -10,13 +10,16 @@ generators, the sampler and the data position all matter for an exact
 resume), writing checkpoints as it goes. ``--pause-at N`` makes it stop after
 iteration N and wait there: for ``kill`` until it is killed, for ``signal``
 until the test has sent its signal (the test then writes the file
-``signalled``). ``--out`` receives the final parameters.
+``signalled``); ``save`` makes it wait half-way through writing the
+checkpoint of epoch N instead. ``--out`` receives the final parameters.
 """
 import argparse
+import io
 import os
 import os.path as osp
 import sys
 import time
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -55,10 +58,12 @@ class Pause:
         self.work_dir, self.at, self.mode = work_dir, at, mode
 
     def __call__(self, iteration: int) -> None:
-        if iteration != self.at:
-            return
+        if iteration == self.at:
+            self.wait(iteration)
+
+    def wait(self, where: Any) -> None:
         with open(osp.join(self.work_dir, 'paused'), 'w') as f:
-            f.write(str(iteration))
+            f.write(str(where))
         deadline = time.monotonic() + 60
         flag = osp.join(self.work_dir, 'signalled')
         while time.monotonic() < deadline:
@@ -66,6 +71,24 @@ class Pause:
                 return
             time.sleep(0.005)
         sys.exit('nobody came: the test did not kill or signal the job')
+
+
+def pause_inside_save(pause: Pause, epoch: int) -> None:
+    """Make the save of epoch ``epoch``'s checkpoint write half its bytes
+    and wait there (to be killed in the middle of writing)."""
+    real_save = torch.save
+
+    def save(obj, f, *args, **kwargs):
+        meta = obj.get('meta', {}) if isinstance(obj, dict) else {}
+        if meta.get('epoch') == epoch and hasattr(f, 'write'):
+            buffer = io.BytesIO()
+            real_save(obj, buffer, *args, **kwargs)
+            f.write(buffer.getvalue()[:len(buffer.getvalue()) // 2])
+            f.flush()
+            pause.wait(f'saving epoch {epoch}')
+        return real_save(obj, f, *args, **kwargs)
+
+    torch.save = save
 
 
 def engine_job(args, pause) -> nn.Module:
@@ -101,7 +124,8 @@ def engine_job(args, pause) -> nn.Module:
         dict(by_epoch=False, max_iters=ITERS),
         optim_wrapper=dict(
             optimizer=dict(type='SGD', lr=0.05, momentum=0.9)),
-        param_scheduler=dict(type='MultiStepLR', milestones=[2, 3],
+        param_scheduler=dict(type='MultiStepLR',
+                             milestones=[2, 3] if by_epoch else [6, 10],
                              by_epoch=by_epoch),
         default_hooks=dict(
             checkpoint=dict(type='CheckpointHook', by_epoch=by_epoch,
@@ -164,13 +188,19 @@ def legacy_job(args, pause) -> nn.Module:
 def run_job(api: str, work_dir: str, pause_at: int = 0,
             pause: str = 'kill', resume: bool = False,
             out: str = None) -> None:
-    """Train; ``out`` receives the final parameters."""
+    """Train; ``out`` receives the final parameters. ``pause='save'`` pauses
+    (to be killed) half-way through writing epoch ``pause_at``'s
+    checkpoint."""
     torch.set_num_threads(1)
     torch.manual_seed(0)
     os.makedirs(work_dir, exist_ok=True)
     args = argparse.Namespace(api=api, work_dir=work_dir, resume=resume)
+    waiter = Pause(work_dir, pause_at, 'kill' if pause == 'save' else pause)
+    if pause == 'save':
+        pause_inside_save(waiter, pause_at)
+        waiter = Pause(work_dir, 0, 'kill')
     job = engine_job if api.startswith('engine') else legacy_job
-    model = job(args, Pause(work_dir, pause_at, pause))
+    model = job(args, waiter)
     if out:
         model = getattr(model, 'module', model)
         torch.save({k: v.detach().clone()
@@ -182,7 +212,7 @@ def main() -> None:
     parser.add_argument('api', choices=APIS)
     parser.add_argument('work_dir')
     parser.add_argument('--pause-at', type=int, default=0)
-    parser.add_argument('--pause', choices=['kill', 'signal'],
+    parser.add_argument('--pause', choices=['kill', 'signal', 'save'],
                         default='kill')
     parser.add_argument('--resume', action='store_true')
     parser.add_argument('--out')

@@ -81,7 +81,7 @@ def test_from_cfg_and_default_hook_removal(tmp_path):
                         default_hooks=dict(checkpoint=None, logger=None))
     runner = Runner.from_cfg(cfg)
     names = [type(h).__name__ for h in runner.hooks]
-    assert names == ['RuntimeInfoHook', 'IterTimerHook',
+    assert names == ['RuntimeInfoHook', 'NonFiniteLossHook', 'IterTimerHook',
                      'DistSamplerSeedHook', 'ParamSchedulerHook']
     runner.train()
     assert not any(f.endswith('.pth') for f in os.listdir(runner.work_dir))
