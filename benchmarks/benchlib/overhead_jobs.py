@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import copy
 import gc
+import json
 import logging
 import statistics
+import subprocess
 import tempfile
 import time
 import tracemalloc
@@ -43,7 +45,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-Build = Callable[[list, int, str, Optional[list]], Callable[[], None]]
+# build(batches, epochs, work_dir, stamps) -> train
+Build = Callable[[list, int, str, Optional['Stamps']], Callable[[], None]]
 
 LEGACY_CFG = dict(
     optimizer=dict(type='SGD', lr=0.01),
@@ -470,8 +473,6 @@ def import_and_build(python: str, bench_dir: str, module: str, api_fn: str,
     Timing starts after ``import torch`` and torch's own lazy start-up:
     every path, the plain loop included, pays for those alike.
     """
-    import json
-    import subprocess
     samples = []
     code = IMPORT_SNIPPET.format(bench_dir=bench_dir, module=module,
                                  api_fn=api_fn, path=path)
@@ -492,37 +493,3 @@ def build_with(path: Build) -> None:
     """Build (not train) a runner over a handful of tiny batches."""
     with tempfile.TemporaryDirectory() as work_dir:
         path(make_batches(WORKLOADS['tiny'], 4), 1, work_dir, None)
-
-
-# ------------------------------------------------------ reference side
-def add_arguments(parser) -> None:
-    parser.add_argument('--quick', action='store_true')
-    parser.add_argument('--workloads', default='tiny,cnn')
-    parser.add_argument('--import-repeats', type=int, default=3)
-    parser.add_argument('--clock', choices=sorted(CLOCKS), default='wall')
-
-
-def reference(args, mmcv_api, mmengine_api, install_sleep_ledger,
-              versions) -> Dict[str, Any]:
-    """The same measurements on mmcv 1.7.2 and mmengine 0.10.7."""
-    import os
-    import sys
-    spec = Spec.quick(args.clock) if args.quick else Spec(clock=args.clock)
-    ledger = install_sleep_ledger(skip=False)
-    old, new = mmcv_api(), mmengine_api()
-
-    def make_paths(workload):
-        return dict(plain=plain_path(workload),
-                    mmcv=old_style_path(old, workload, 'ref_mmcv'),
-                    mmengine=native_path(new, workload, 'ref_mmengine'))
-
-    result = measure(make_paths, spec, args.workloads.split(','),
-                     transition_epochs_for=dict(mmcv=3))
-    result['mmcv_sleep_s'] = ledger.requested
-    bench_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result['import_build_s'] = {
-        path: import_and_build(sys.executable, bench_dir, 'reference_runner',
-                               f'{path}_api', path, args.import_repeats)
-        for path in ('mmcv', 'mmengine')}
-    result['versions'] = versions()
-    return result

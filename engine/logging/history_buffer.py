@@ -37,24 +37,28 @@ def _check_window(window_size: Optional[int], length: int) -> int:
 
 
 def to_numbers(values: list) -> list:
-    """Python numbers for pending values.
+    """Python numbers for pending values (same floats as ``item()``).
 
-    Tensors are read on the host together: when they share dtype, device and
-    shape, one ``stack(...).tolist()`` (a single device sync) gives the same
-    floats as an ``item()`` each; otherwise each is read on its own.
+    A tensor on the CPU is read with ``item()``, the cheapest read there.
+    Tensors on a device are read together when they share dtype, device
+    and shape: one ``stack(...).tolist()``, a single host-device sync
+    instead of one per value.
     """
-    tensors = [v for v in values if isinstance(v, _Tensor)]
-    if not tensors:
-        return values
-    first = tensors[0]
-    dtype, device, shape = first.dtype, first.device, first.shape
-    if len(tensors) > 1 and all(
-            t.dtype == dtype and t.device == device and t.shape == shape
-            for t in tensors):
-        read = iter(torch.stack(tensors).reshape(-1).tolist())
+    numbers = [
+        v.item() if v.__class__ is not float and isinstance(v, _Tensor)
+        and v.is_cpu else v for v in values
+    ]
+    remote = [v for v in numbers if isinstance(v, _Tensor)]
+    if not remote:
+        return numbers
+    first = remote[0]
+    if len(remote) > 1 and all(
+            t.dtype == first.dtype and t.device == first.device
+            and t.shape == first.shape for t in remote):
+        read = iter(torch.stack(remote).reshape(-1).tolist())
     else:
-        read = iter([t.item() for t in tensors])
-    return [next(read) if isinstance(v, _Tensor) else v for v in values]
+        read = iter([t.item() for t in remote])
+    return [next(read) if isinstance(v, _Tensor) else v for v in numbers]
 
 
 def check_log_value(value: Any) -> Any:
@@ -109,7 +113,9 @@ class _Column:
         keep = min(self.end - self.start, max_length - count)
         start = self.end - keep
         old = self.array
-        dtype = np.result_type(old.dtype, new.dtype)
+        dtype = old.dtype
+        if new.dtype != dtype:
+            dtype = np.result_type(dtype, new.dtype)
         if dtype == old.dtype and self.end + count <= len(old):
             old[self.end:self.end + count] = new
             self.start, self.end = start, self.end + count

@@ -91,10 +91,8 @@ def pause_inside_save(pause: Pause, epoch: int) -> None:
     torch.save = save
 
 
-def engine_job(args, pause) -> nn.Module:
-    from engine.hooks import Hook
+def _engine_model():
     from engine.model import BaseModel
-    from engine.runner import Runner
 
     class Regressor(BaseModel):
         def __init__(self) -> None:
@@ -108,17 +106,16 @@ def engine_job(args, pause) -> nn.Module:
                 return dict(loss=((out - targets)**2).mean())
             return out
 
-    class PauseHook(Hook):
-        priority = 'LOWEST'
+    return Regressor()
 
-        def after_train_iter(self, runner, batch_idx, data_batch=None,
-                             outputs=None):
-            pause(runner.iter + 1)
 
-    by_epoch = args.api == 'engine-epoch'
-    runner = Runner(
-        model=Regressor(),
-        work_dir=args.work_dir,
+def engine_runner(work_dir: str, by_epoch: bool = True, name: str = None,
+                  custom_hooks: list = (), **overrides: Any):
+    """The engine job's Runner (``overrides`` replace its arguments)."""
+    from engine.runner import Runner
+    kwargs = dict(
+        model=_engine_model(),
+        work_dir=work_dir,
         train_dataloader=loader(),
         train_cfg=dict(by_epoch=True, max_epochs=EPOCHS) if by_epoch else
         dict(by_epoch=False, max_iters=ITERS),
@@ -131,11 +128,72 @@ def engine_job(args, pause) -> nn.Module:
             checkpoint=dict(type='CheckpointHook', by_epoch=by_epoch,
                             interval=1 if by_epoch else 3),
             logger=dict(type='LoggerHook', interval=2)),
-        custom_hooks=[PauseHook()],
-        resume=args.resume,
+        custom_hooks=list(custom_hooks),
         randomness=dict(seed=0),
         log_level='WARNING',
-        experiment_name=f'child_{os.getpid()}')
+        experiment_name=name or f'child_{os.getpid()}')
+    kwargs.update(overrides)
+    return Runner(**kwargs)
+
+
+class LegacyRegressor(nn.Module):
+    """An MMCV-style model: ``train_step`` returns the reduced loss."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(3, 1)
+        self.dropout = nn.Dropout(0.2)
+
+    def train_step(self, data, optimizer=None):
+        inputs, targets = data
+        loss = ((self.linear(self.dropout(inputs)) - targets)**2).mean()
+        return dict(loss=loss, log_vars=dict(loss=loss.item()),
+                    num_samples=len(inputs))
+
+
+def legacy_runner(work_dir: str, by_epoch: bool = True, name: str = None,
+                  hooks: list = (), checkpoint_config: Any = 'default',
+                  optimizer_config: Any = None, model: nn.Module = None):
+    """The legacy job's runner with its training hooks registered (and
+    ``hooks`` at the lowest priority)."""
+    import legacy
+    legacy.set_random_seed(0)
+    model = model or LegacyRegressor()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    logger = legacy.get_logger(name or f'child_{os.getpid()}',
+                               log_level='WARNING')
+    runner_type = legacy.EpochBasedRunner if by_epoch else \
+        legacy.IterBasedRunner
+    length = dict(max_epochs=EPOCHS) if by_epoch else dict(max_iters=ITERS)
+    runner = runner_type(model, optimizer=optimizer, work_dir=work_dir,
+                         logger=logger, **length)
+    runner.register_training_hooks(
+        lr_config=dict(policy='step', step=[2, 3] if by_epoch else [6, 10]),
+        optimizer_config=optimizer_config or dict(grad_clip=None),
+        checkpoint_config=dict(interval=1 if by_epoch else 3)
+        if checkpoint_config == 'default' else checkpoint_config,
+        log_config=dict(interval=2, hooks=[dict(type='TextLoggerHook')]))
+    for hook in hooks:
+        runner.register_hook(hook, priority='LOWEST')
+    return runner
+
+
+def legacy_workflow(by_epoch: bool = True) -> list:
+    return [('train', 1 if by_epoch else ITERS)]
+
+
+def engine_job(args, pause) -> nn.Module:
+    from engine.hooks import Hook
+
+    class PauseHook(Hook):
+        priority = 'LOWEST'
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            pause(runner.iter + 1)
+
+    runner = engine_runner(args.work_dir, args.api == 'engine-epoch',
+                           custom_hooks=[PauseHook()], resume=args.resume)
     runner.train()
     return runner.model
 
@@ -143,46 +201,16 @@ def engine_job(args, pause) -> nn.Module:
 def legacy_job(args, pause) -> nn.Module:
     import legacy
 
-    class Regressor(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.linear = nn.Linear(3, 1)
-            self.dropout = nn.Dropout(0.2)
-
-        def train_step(self, data, optimizer=None):
-            inputs, targets = data
-            loss = ((self.linear(self.dropout(inputs)) - targets)**2).mean()
-            return dict(loss=loss, log_vars=dict(loss=loss.item()),
-                        num_samples=len(inputs))
-
     class PauseHook(legacy.Hook):
         def after_train_iter(self, runner):
             pause(runner.iter + 1)
 
-    legacy.set_random_seed(0)
-    model = Regressor()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    logger = legacy.get_logger(f'child_{os.getpid()}',
-                               log_level='WARNING')
     by_epoch = args.api == 'legacy-epoch'
-    if by_epoch:
-        runner = legacy.EpochBasedRunner(model, optimizer=optimizer,
-                                         work_dir=args.work_dir,
-                                         logger=logger, max_epochs=EPOCHS)
-    else:
-        runner = legacy.IterBasedRunner(model, optimizer=optimizer,
-                                        work_dir=args.work_dir,
-                                        logger=logger, max_iters=ITERS)
-    runner.register_training_hooks(
-        lr_config=dict(policy='step', step=[2, 3] if by_epoch else [6, 10]),
-        optimizer_config=dict(grad_clip=None),
-        checkpoint_config=dict(interval=1 if by_epoch else 3),
-        log_config=dict(interval=2, hooks=[dict(type='TextLoggerHook')]))
-    runner.register_hook(PauseHook(), priority='LOWEST')
+    runner = legacy_runner(args.work_dir, by_epoch, hooks=[PauseHook()])
     if args.resume:
         runner.resume(osp.join(args.work_dir, 'latest.pth'))
-    runner.run([loader()], [('train', 1 if by_epoch else ITERS)])
-    return model
+    runner.run([loader()], legacy_workflow(by_epoch))
+    return runner.model
 
 
 def run_job(api: str, work_dir: str, pause_at: int = 0,
