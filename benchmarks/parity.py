@@ -157,10 +157,14 @@ def judge(traces: Dict[str, Trace], checks, strict: bool) -> List[Dict[str, Any]
             row.update(status='ERROR', note=f'nothing to compare with: {base} '
                                             'failed')
         else:
-            diff = compare(b, a)
-            row.update(diff.to_json(), status=diff.status(strict))
-        row['passed'] = (not checked or row['status'] in ('n/a', 'bitwise')
-                         or (row['status'] == 'close' and not strict))
+            try:
+                diff = compare(b, a)
+            except ValueError as exc:  # the runs hold different parameters
+                row.update(status='ERROR', note=str(exc))
+            else:
+                row.update(diff.to_json(), status=diff.status(strict))
+        row['passed'] = not checked or row['status'] in ('n/a', 'bitwise',
+                                                         'close')
         rows.append(row)
     return rows
 

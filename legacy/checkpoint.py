@@ -19,9 +19,9 @@ import torch
 from torch.optim import Optimizer
 
 from engine.model import is_model_wrapper
-from engine.runner.checkpoint import (get_state_dict, load_checkpoint,
-                                      load_checkpoint_file, load_state_dict,
-                                      weights_to_cpu)
+from engine.runner.checkpoint import (CheckpointSaveError, get_state_dict,
+                                      load_checkpoint, load_checkpoint_file,
+                                      load_state_dict, weights_to_cpu)
 from engine.runner.checkpoint import save_checkpoint as _save_file
 
 # The checkpoint layout written here is mmcv 1.7.2's; tools that read
@@ -102,7 +102,14 @@ def link_latest(out_dir: str, filename: str,
         shutil.copy(osp.join(out_dir, filename), dst)
         return
     tmp = osp.join(out_dir, f'.{link_name}.{os.getpid()}.tmp')
-    if osp.lexists(tmp):
-        os.remove(tmp)
-    os.symlink(filename, tmp)
-    os.replace(tmp, dst)
+    try:
+        if osp.lexists(tmp):
+            os.remove(tmp)
+        os.symlink(filename, tmp)
+        os.replace(tmp, dst)
+    except OSError as e:
+        if osp.lexists(tmp):
+            os.remove(tmp)
+        raise CheckpointSaveError(
+            f'pointing {dst} at {filename} failed ({e.strerror or e}); it '
+            'still points where it did before') from e

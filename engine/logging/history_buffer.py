@@ -87,6 +87,22 @@ def check_log_value(value: Any) -> Any:
         f'value, got {type(value).__name__}')
 
 
+_FLOAT64 = np.dtype(np.float64)
+_INT64 = np.dtype(np.int64)
+
+
+def _dtype_of(values: list) -> np.dtype:
+    """The dtype ``np.array(values)`` would have, cheaply for the usual
+    all-float or all-int lists."""
+    kinds = set(map(type, values))
+    if len(kinds) == 1:
+        if float in kinds:
+            return _FLOAT64
+        if int in kinds:
+            return _INT64
+    return np.array(values).dtype
+
+
 class _Column:
     """A growable 1-D array: the live values are ``array[start:end]``.
 
@@ -106,24 +122,31 @@ class _Column:
     def view(self) -> np.ndarray:
         return self.array[self.start:self.end]
 
-    def extend(self, new: np.ndarray, max_length: int) -> None:
-        """Append ``new`` (at most ``max_length`` values) and keep the last
-        ``max_length`` values; the dtype widens as ``np.append`` would."""
-        count = len(new)
+    def tail(self, window: int) -> np.ndarray:
+        """``view()[-window:]``, in one slicing for a positive window."""
+        if window > 0:
+            return self.array[max(self.start, self.end - window):self.end]
+        return self.view()[-window:]
+
+    def extend(self, values: list, max_length: int) -> None:
+        """Append ``values`` (Python numbers, at most ``max_length``) and keep
+        the last ``max_length``; the dtype widens as ``np.append`` would."""
+        count = len(values)
         keep = min(self.end - self.start, max_length - count)
         start = self.end - keep
         old = self.array
         dtype = old.dtype
-        if new.dtype != dtype:
-            dtype = np.result_type(dtype, new.dtype)
+        new_dtype = _dtype_of(values)
+        if new_dtype != dtype:
+            dtype = np.result_type(dtype, new_dtype)
         if dtype == old.dtype and self.end + count <= len(old):
-            old[self.end:self.end + count] = new
+            old[self.end:self.end + count] = values
             self.start, self.end = start, self.end + count
             return
         size = keep + count
         array = np.empty(max(2 * size, 16), dtype)
         array[:keep] = old[start:self.end]
-        array[keep:size] = new
+        array[keep:size] = np.array(values, new_dtype)
         self.array, self.start, self.end = array, 0, size
 
 
@@ -187,16 +210,15 @@ class HistoryBuffer:
         limit = self.max_length
         if len(logs) > limit:
             logs, counts = logs[-limit:], counts[-limit:]
-        new_logs = np.array(to_numbers(logs))
-        new_counts = np.array(counts)
+        logs = to_numbers(logs)
         self._pending_logs = []
         self._pending_counts = []
         if self._logs is None:
-            self._logs = _Column(new_logs)
-            self._counts = _Column(new_counts)
+            self._logs = _Column(np.array(logs))
+            self._counts = _Column(np.array(counts))
         else:
-            self._logs.extend(new_logs, limit)
-            self._counts.extend(new_counts, limit)
+            self._logs.extend(logs, limit)
+            self._counts.extend(counts, limit)
 
     @property
     def data(self) -> Tuple[np.ndarray, np.ndarray]:
@@ -229,29 +251,40 @@ class HistoryBuffer:
                 f'{sorted(self._statistics_methods)}')
         return method(self, *args, **kwargs)
 
+    # The statistics slice the columns directly: at the log interval,
+    # after the model's work has left the caches cold, every numpy call
+    # counts.
+    def _converted(self) -> _Column:
+        if self._pending_logs:
+            self._materialize()
+        return self._logs
+
     def mean(self, window_size: Optional[int] = None) -> np.ndarray:
         """Sum of the last ``window_size`` values over the sum of their
         counts (all values when None)."""
-        logs, counts = self.data
-        window = _check_window(window_size, len(logs))
+        logs = self._converted()
+        window = _check_window(window_size, logs.end - logs.start)
         # np.add.reduce is what ndarray.sum() runs, without its wrappers.
-        return _add_reduce(logs[-window:]) / _add_reduce(counts[-window:])
+        return (_add_reduce(logs.tail(window)) /
+                _add_reduce(self._counts.tail(window)))
 
     def max(self, window_size: Optional[int] = None) -> np.ndarray:
-        logs, _ = self.data
-        return logs[-_check_window(window_size, len(logs)):].max()
+        logs = self._converted()
+        return logs.tail(_check_window(window_size,
+                                       logs.end - logs.start)).max()
 
     def min(self, window_size: Optional[int] = None) -> np.ndarray:
-        logs, _ = self.data
-        return logs[-_check_window(window_size, len(logs)):].min()
+        logs = self._converted()
+        return logs.tail(_check_window(window_size,
+                                       logs.end - logs.start)).min()
 
     def current(self) -> np.ndarray:
         """The latest value."""
-        logs, _ = self.data
-        if len(logs) == 0:
+        logs = self._converted()
+        if logs.end == logs.start:
             raise ValueError(
                 'HistoryBuffer is empty: call update() before current()')
-        return logs[-1]
+        return logs.array[logs.end - 1]
 
     def state_dict(self) -> dict:
         """Plain, safely loadable state: values and counts as tensors (their

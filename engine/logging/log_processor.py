@@ -99,7 +99,12 @@ class LogProcessor:
 
     def _parse_windows_size(self, runner, batch_idx: int,
                             custom_cfg: List[dict]) -> List[dict]:
-        """Resolve 'epoch'/'global' window sizes to iteration counts."""
+        """Resolve 'epoch'/'global' window sizes to iteration counts (a
+        copy is made only when there is something to resolve)."""
+        if all(
+                isinstance(cfg.get('window_size'), (int, type(None)))
+                for cfg in custom_cfg):
+            return custom_cfg
         parsed = copy.deepcopy(custom_cfg)
         for cfg in parsed:
             window = cfg.get('window_size')
@@ -170,8 +175,10 @@ class LogProcessor:
         parsed_cfg = self._parse_windows_size(runner, batch_idx,
                                               self.custom_cfg)
         log_tag = self._collect_scalars(parsed_cfg, runner, mode)
+        # Statistics are fresh numpy scalars that nothing modifies: a
+        # shallow copy separates the two dicts as well as a deep one.
         tag = (self._collect_scalars(parsed_cfg, runner, mode, True)
-               if self.log_with_hierarchy else copy.deepcopy(log_tag))
+               if self.log_with_hierarchy else OrderedDict(log_tag))
 
         lr_items = []
         for key, value in tag.items():

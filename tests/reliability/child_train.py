@@ -113,6 +113,7 @@ def engine_runner(work_dir: str, by_epoch: bool = True, name: str = None,
                   custom_hooks: list = (), **overrides: Any):
     """The engine job's Runner (``overrides`` replace its arguments)."""
     from engine.runner import Runner
+    torch.manual_seed(0)  # the model is built before the Runner seeds
     kwargs = dict(
         model=_engine_model(),
         work_dir=work_dir,
