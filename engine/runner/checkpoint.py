@@ -225,8 +225,9 @@ def _check_file(path: str, verify: bool) -> None:
             head = f.read(16)
         if head.startswith(b'PK\x03\x04'):  # a zip without its directory
             raise CheckpointLoadError(
-                f'{path} is truncated (the end of its zip archive is '
-                'missing); it was probably written by an interrupted save')
+                f'{path} is truncated or corrupt (the end of its zip '
+                'archive is missing); it was probably written by an '
+                'interrupted save')
         if not head.startswith(b'\x80'):  # a pickle starts with PROTO
             raise CheckpointLoadError(
                 f'{path} is not a checkpoint written by torch.save (it '

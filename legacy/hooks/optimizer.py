@@ -24,6 +24,7 @@ from engine.optim import AmpOptimWrapper, OptimWrapper
 from ..errors import MissingOutputError
 from ..fp16_utils import wrap_fp16_model
 from .hook import HOOKS, Hook
+from .loss_watch import LossWatch, check_mode
 
 
 class _LogBufferSink:
@@ -48,18 +49,45 @@ class OptimizerHook(Hook):
             norm before each step (the norm is logged as ``grad_norm``).
         detect_anomalous_params: log the parameters that did not take part
             in computing the loss (debugging; slow).
+        nonfinite_loss: ``'stop'`` (default; not in mmcv) raises
+            ``NonFiniteLossError`` naming the first iteration whose loss was
+            NaN or infinite, checking lazily; ``'skip'`` skips those updates
+            (a device sync per iteration); None trains on, as mmcv does.
+            See ``loss_watch.py``.
     """
+
+    nonfinite_loss: Optional[str] = 'stop'
+    _loss_watch: Optional[LossWatch] = None
 
     def __init__(self,
                  grad_clip: Optional[dict] = None,
-                 detect_anomalous_params: bool = False) -> None:
+                 detect_anomalous_params: bool = False,
+                 nonfinite_loss: Optional[str] = 'stop') -> None:
         if grad_clip is not None and not isinstance(grad_clip, dict):
             raise TypeError('grad_clip must be None or a dict such as '
                             'dict(max_norm=35, norm_type=2), got '
                             f'{grad_clip!r}')
         self.grad_clip = grad_clip
         self.detect_anomalous_params = detect_anomalous_params
+        self.nonfinite_loss = check_mode(nonfinite_loss)
         self.optim_wrapper: Optional[OptimWrapper] = None
+
+    # -- the non-finite loss guard -----------------------------------------
+    def _accept_loss(self, runner, loss: torch.Tensor) -> bool:
+        """Record (``'stop'``) or check (``'skip'``) this iteration's loss;
+        False when its update must be skipped."""
+        if self.nonfinite_loss == 'stop':
+            if self._loss_watch is None:
+                self._loss_watch = LossWatch()
+            self._loss_watch.add(runner, loss)
+        elif self.nonfinite_loss == 'skip':
+            return LossWatch.finite_or_report(runner, loss)
+        return True
+
+    def before_save_checkpoint(self, runner) -> None:
+        """Never save weights trained on a non-finite loss."""
+        if self._loss_watch is not None:
+            self._loss_watch.check()
 
     # -- the engine wrapper ------------------------------------------------
     def _wrapper_kwargs(self) -> dict:
@@ -83,6 +111,7 @@ class OptimizerHook(Hook):
                     'optimizer_config=None')
             wrapper = self._build_wrapper(optimizer)
             wrapper.message_hub = _LogBufferSink(runner)
+            wrapper.skip_nonfinite_loss = self.nonfinite_loss == 'skip'
             self.optim_wrapper = wrapper
         return wrapper
 
@@ -114,6 +143,8 @@ class OptimizerHook(Hook):
 
     def after_train_iter(self, runner) -> None:
         loss = self.get_loss(runner)
+        if not self._accept_loss(runner, loss):
+            return
         wrapper = self.get_optim_wrapper(runner)
         wrapper.zero_grad()
         if self.detect_anomalous_params:
@@ -226,6 +257,7 @@ class GradientCumulativeOptimizerHook(OptimizerHook):
         if not self.initialized:
             self._init(runner)
         loss = self.get_loss(runner)
+        self._accept_loss(runner, loss)  # in skip mode the wrapper skips
         if runner.iter >= self.divisible_iters:
             self._get_loss_factor(runner)
         self.get_optim_wrapper(runner).update_params(loss)
@@ -277,6 +309,7 @@ class _Fp16Mixin:
                 self._pending_scaler_state = None
 
     def before_save_checkpoint(self, runner) -> None:
+        super().before_save_checkpoint(runner)
         if self.optim_wrapper is not None:
             runner.meta.setdefault(
                 'fp16', {})['loss_scaler'] = self.loss_scaler.state_dict()
@@ -300,6 +333,9 @@ class Fp16OptimizerHook(_Fp16Mixin, OptimizerHook):
             dict of ``GradScaler`` arguments.
         dtype: the autocast dtype of ``auto_fp16`` methods: float16
             (default, as mmcv) or bfloat16.
+        nonfinite_loss: as in :class:`OptimizerHook` (a non-finite loss is
+            not an overflow of the scaled gradients, which only skips the
+            step and lowers the scale).
     """
 
     def __init__(self,
@@ -308,8 +344,9 @@ class Fp16OptimizerHook(_Fp16Mixin, OptimizerHook):
                  bucket_size_mb: int = -1,
                  loss_scale: Union[float, str, dict] = 512.,
                  distributed: bool = True,
-                 dtype: Union[str, torch.dtype, None] = None) -> None:
-        super().__init__(grad_clip=grad_clip)
+                 dtype: Union[str, torch.dtype, None] = None,
+                 nonfinite_loss: Optional[str] = 'stop') -> None:
+        super().__init__(grad_clip=grad_clip, nonfinite_loss=nonfinite_loss)
         self.coalesce = coalesce
         self.bucket_size_mb = bucket_size_mb
         self.distributed = distributed
@@ -317,6 +354,8 @@ class Fp16OptimizerHook(_Fp16Mixin, OptimizerHook):
 
     def after_train_iter(self, runner) -> None:
         loss = self.get_loss(runner)
+        if not self._accept_loss(runner, loss):
+            return
         wrapper = self.get_optim_wrapper(runner)
         runner.model.zero_grad()
         wrapper.zero_grad()

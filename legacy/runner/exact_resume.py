@@ -52,6 +52,20 @@ class ExactResumeMixin:
             meta.pop('train_loop', None)
 
     # ----------------------------------------------------------- resuming
+    @staticmethod
+    def _checkpoint_meta(checkpoint: Any, filename: str) -> Dict:
+        """The ``meta`` a resume needs, or an error that says what to do
+        (mmcv fails with a bare ``KeyError: 'meta'``)."""
+        meta = checkpoint.get('meta') if isinstance(checkpoint, dict) \
+            else None
+        if not isinstance(meta, dict) or 'epoch' not in meta or \
+                'iter' not in meta:
+            raise KeyError(
+                f'cannot resume from {filename}: it has no meta with epoch '
+                'and iter (it holds only weights); use load_checkpoint (or '
+                'load_from) to start from its weights instead')
+        return meta
+
     def _take_resume_state(self, meta: Dict) -> None:
         """Move the generator states and data position out of a resumed
         ``meta`` (they describe the checkpoint, not the runner) and keep

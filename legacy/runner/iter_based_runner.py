@@ -201,7 +201,7 @@ class IterBasedRunner(BaseRunner):
             map_location = self._default_map_location()
         ckpt = self._legacy_checkpoint(
             self.load_checkpoint(checkpoint, map_location=map_location))
-        meta = ckpt['meta']
+        meta = self._checkpoint_meta(ckpt, checkpoint)
         self._take_resume_state(meta)
         self._epoch = meta['epoch']
         self._iter = meta['iter'] + 1
