@@ -1,9 +1,9 @@
 """mmcv's LogBuffer: per-key histories averaged with sample-count weights.
 
 The runner appends one entry per iteration and the logger hooks average the
-latest ``interval`` entries. The average is computed with numpy exactly as
-mmcv does (``sum(values * counts) / sum(counts)``, a numpy float64), so the
-logged numbers, and their rounding in the ``.log.json`` file, are mmcv's.
+latest ``interval`` entries. The average is mmcv's numpy expression
+``sum(values * counts) / sum(counts)``, a numpy float64, so the logged
+numbers, and their rounding in the ``.log.json`` file, are mmcv's.
 
 Values may be tensors (a model that avoids ``.item()`` per iteration): they
 are stored as given and turned into Python numbers only when an average is
@@ -11,11 +11,62 @@ asked for, i.e. on logging iterations. ``tensor.item()`` gives the exact
 value numpy would read from the tensor, so the average is the same; the
 history then keeps plain numbers, not tensors.
 """
+import math
+import operator
 from collections import OrderedDict
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
+
+# Averages of up to this many entries are computed in Python (cheaper than
+# building numpy arrays below about 30); longer ones by numpy.
+_PYTHON_UPTO = 24
+# counts up to this sum convert to float64 exactly
+_EXACT_INT = 2**53
+_FLOAT = {float}
+_INT = {int}
+
+
+def _numpy_order_sum(xs: List[float]) -> float:
+    """The sum of ``xs`` (at most 128 values) in the order numpy sums a
+    float64 array, so that it is numpy's bit for bit: 0.0 plus the pairwise
+    sum, which adds up to 7 values one after the other, and otherwise keeps
+    eight interleaved partial sums, combines them as a tree and adds the
+    tail (longer arrays are split in two first, hence the limit)."""
+    n = len(xs)
+    if n < 8:
+        total = 0.0
+        for x in xs:
+            total += x
+        return 0.0 + total
+    stop = n - n % 8
+    p = xs[:8]
+    for i in range(8, stop, 8):
+        p = list(map(operator.add, p, xs[i:i + 8]))
+    total = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]))
+    for x in xs[stop:]:
+        total += x
+    return 0.0 + total
+
+
+def _weighted_mean(values: list, counts: list) -> Optional[np.float64]:
+    """mmcv's ``np.sum(values * counts) / np.sum(counts)`` computed in
+    Python for a short run of float values and int counts: the same IEEE
+    operations in the same order, at half the cost of building numpy arrays
+    for every key on every logging iteration. None for anything else (a long
+    run, other types, a zero or huge count, a non-finite sum): numpy then
+    computes it, with its own type rules and warnings."""
+    if (len(values) > _PYTHON_UPTO or set(map(type, values)) != _FLOAT
+            or set(map(type, counts)) != _INT):
+        return None
+    total_count = sum(counts)
+    if not 0 < abs(total_count) < _EXACT_INT:
+        return None
+    total = _numpy_order_sum(list(map(operator.mul, values, counts)))
+    if not math.isfinite(total):
+        return None
+    return np.float64(total / total_count)
 
 
 class LogBuffer:
@@ -48,7 +99,7 @@ class LogBuffer:
     def update(self, vars: Dict[str, Any], count: int = 1) -> None:
         """Append one value per key, weighted by ``count`` samples.
 
-        Values are stored as given (floats, or tensors that numpy converts at
+        Values are stored as given (floats, or tensors that are converted at
         averaging time): appending is on every iteration's path, averaging
         only on logging ones.
         """
@@ -81,7 +132,11 @@ class LogBuffer:
             raise ValueError(f'n must be >= 0, got {n}')
         for key, values in self.val_history.items():
             self._plain_values(key, values)
-            vals = np.array(values[-n:])
-            nums = np.array(self.n_history[key][-n:])
-            self.output[key] = (vals * nums).sum() / nums.sum()
+            vals = values[-n:]
+            nums = self.n_history[key][-n:]
+            mean = _weighted_mean(vals, nums)
+            if mean is None:
+                vals, nums = np.array(vals), np.array(nums)
+                mean = (vals * nums).sum() / nums.sum()
+            self.output[key] = mean
         self.ready = True

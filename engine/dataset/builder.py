@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..dist import get_rank, get_world_size
 from ..registry import DATA_SAMPLERS, DATASETS, FUNCTIONS
@@ -85,6 +85,17 @@ def _function(spec: Any, what: str) -> Callable:
     return partial(fn, **kwargs)
 
 
+def _check_sampler(sampler: Any, name: str) -> None:
+    """A sampler must be a Sampler (or built from a config); torch would
+    take any iterable and fail later, inside a batch, with an unrelated
+    message."""
+    if not isinstance(sampler, Sampler):
+        raise TypeError(
+            f'{name} must be a config dict such as dict(type='
+            f'"DefaultSampler", shuffle=True) or a torch Sampler, but got '
+            f'{type(sampler).__name__}: {sampler!r}')
+
+
 def _batch_size(cfg: dict) -> int:
     size = cfg.get('batch_size')
     if size is None and isinstance(cfg.get('batch_sampler'), dict):
@@ -131,13 +142,23 @@ def build_dataloader(dataloader: Any,
             sampler,
             default_args=dict(
                 dataset=dataset, seed=None if diff_rank_seed else seed))
+    _check_sampler(sampler, 'sampler')
 
     batch_sampler = cfg.pop('batch_sampler', None)
+    if batch_sampler is None and 'batch_size' in cfg and (
+            isinstance(cfg['batch_size'], bool)
+            or not isinstance(cfg['batch_size'], int)
+            or cfg['batch_size'] < 1):
+        raise ValueError('batch_size must be a positive int (a config '
+                         'always batches its samples), but got '
+                         f'{cfg["batch_size"]!r}')
     if isinstance(batch_sampler, dict):
         batch_size = _pop_required(cfg, 'batch_size', 'batch_size=8')
         batch_sampler = DATA_SAMPLERS.build(
             batch_sampler,
             default_args=dict(sampler=sampler, batch_size=batch_size))
+    if batch_sampler is not None:
+        _check_sampler(batch_sampler, 'batch_sampler')
 
     disable_warning = cfg.pop('disable_subprocess_warning', False)
     if not isinstance(disable_warning, bool):

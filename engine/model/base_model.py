@@ -2,6 +2,7 @@
 parse the losses, update through the optimizer wrapper)."""
 from abc import abstractmethod
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Any, Dict, Optional, Tuple, Union
 
 import torch
@@ -81,9 +82,16 @@ class BaseModel(BaseModule):
                    optim_wrapper) -> Dict[str, Tensor]:
         """Preprocess ``data``, compute the losses, update the parameters
         through ``optim_wrapper`` and return the detached losses to log."""
-        with optim_wrapper.optim_context(self):
+        context = optim_wrapper.optim_context(self)
+        if context.__class__ is nullcontext:
+            # Entering a null context does nothing but cost two Python
+            # calls per iteration.
             data = self.data_preprocessor(data, True)
             losses = self._run_forward(data, mode='loss')
+        else:
+            with context:
+                data = self.data_preprocessor(data, True)
+                losses = self._run_forward(data, mode='loss')
         parsed_losses, log_vars = self.parse_losses(losses)
         optim_wrapper.update_params(parsed_losses)
         return log_vars
@@ -114,11 +122,13 @@ class BaseModel(BaseModule):
         The numbers are mmengine's: a 0-dim floating-point tensor is its own
         mean and ``0 + x`` is ``x``, so those two no-op kernels are skipped.
         """
-        if not isinstance(losses, (dict, Mapping)):
+        if type(losses) is not dict and not isinstance(losses, Mapping):
             raise TypeError(
                 f'{type(self).__name__}.forward(mode="loss") must return a '
                 f'dict of loss tensors, but returned {type(losses).__name__}')
-        reduced = []
+        # 'loss' first, as mmengine inserts it; a model's own 'loss' entry
+        # then overwrites the value in that place.
+        log_vars = {'loss': None}
         total = None
         for name, value in losses.items():
             if isinstance(value, Tensor):
@@ -141,20 +151,23 @@ class BaseModel(BaseModule):
                     f'{name!r} is a {type(value).__name__}')
             if 'loss' in name:
                 total = mean if total is None else total + mean
-            reduced.append((name, mean))
+            log_vars[name] = mean
         if total is None:
             raise ValueError(
                 f'{type(self).__name__}.forward(mode="loss") returned no '
                 f'entry whose key contains "loss" (keys: {list(losses)}), so '
                 'there is nothing to optimize')
-        log_vars = {'loss': _detached(total)}
-        for name, mean in reduced:
-            log_vars[name] = _detached(mean)
+        if log_vars['loss'] is None:
+            log_vars['loss'] = total
+        # Detached once each (the usual single loss is both the total and
+        # its own entry, hence one detach, not two).
+        for name, value in log_vars.items():
+            if isinstance(value, Tensor) and value.requires_grad:
+                log_vars[name] = value.detach()
         return total, log_vars
 
-    def _run_forward(self, data: Union[dict, tuple, list],
-                     mode: str) -> Union[Dict[str, Tensor], list]:
-        return run_forward(self, data, mode)
+    # One call level less than a method forwarding to run_forward.
+    _run_forward = run_forward
 
     @abstractmethod
     def forward(self,
@@ -187,9 +200,3 @@ class BaseModel(BaseModule):
         for module in self.modules():
             if isinstance(module, BaseDataPreprocessor):
                 module._device = device
-
-
-def _detached(value: Any) -> Any:
-    if isinstance(value, Tensor) and value.requires_grad:
-        return value.detach()
-    return value

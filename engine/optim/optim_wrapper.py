@@ -137,8 +137,14 @@ class OptimWrapper(BaseOptimWrapper):
             return
         self.backward(self.scale_loss(loss))
         if self.should_update():
-            self.step(**(step_kwargs or {}))
-            self.zero_grad(**(zero_kwargs or {}))
+            if step_kwargs:
+                self.step(**step_kwargs)
+            else:
+                self.step()
+            if zero_kwargs:
+                self.zero_grad(**zero_kwargs)
+            else:
+                self.zero_grad()
 
     def _skip_update(self, step_kwargs: Optional[Dict],
                      zero_kwargs: Optional[Dict]) -> None:

@@ -9,7 +9,7 @@ that importing ``engine.runner`` stays cheap.
 import copy
 import os
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch.nn as nn
 
@@ -44,7 +44,10 @@ _ARG_TYPES = (
     ('randomness', dict, 'a dict', False),
     ('experiment_name', str, 'a str or None', True),
     ('custom_hooks', (list, tuple), 'a list of hooks or hook configs', True),
+    ('auto_scale_lr', dict, 'a dict such as dict(enable=True, '
+     'base_batch_size=16) or None', True),
 )
+_RANDOMNESS_KEYS = {'seed', 'diff_rank_seed', 'deterministic'}
 _STAGES = (('training', ('train_dataloader', 'train_cfg', 'optim_wrapper')),
            ('validation', ('val_dataloader', 'val_cfg', 'val_evaluator')),
            ('testing', ('test_dataloader', 'test_cfg', 'test_evaluator')))
@@ -72,6 +75,29 @@ def check_runner_args(args: Dict[str, Any]) -> None:
         raise ValueError('param_scheduler needs an optim_wrapper to '
                          'schedule, but optim_wrapper is None')
     check_scheduler_cfg(args['param_scheduler'])
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = args[name]
+        if loader is not None and (isinstance(loader, (str, bytes)) or not (
+                isinstance(loader, dict) or hasattr(loader, '__iter__'))):
+            raise _type_error(f'Runner argument {name}', 'a DataLoader, a '
+                              'config dict or an iterable of batches', loader)
+    unknown = sorted(set(args['randomness']) - _RANDOMNESS_KEYS, key=str)
+    if unknown:
+        raise ValueError(f'Runner argument randomness has unknown key(s) '
+                         f'{unknown}; accepted keys are '
+                         f'{sorted(_RANDOMNESS_KEYS)}')
+
+
+def in_context(error: Exception, context: str) -> Exception:
+    """``error`` again, its message prefixed with where it happened (e.g.
+    which entry of ``default_hooks``); the original is kept as the cause."""
+    message = error.args[0] if len(error.args) == 1 else str(error)
+    try:
+        new = type(error)(f'{context}: {message}')
+    except Exception:  # an exception type with another constructor
+        return error
+    new.__cause__ = error
+    return new
 
 
 # ------------------------------------------------------------------ model
@@ -291,6 +317,10 @@ def build_optim_wrapper(model: nn.Module, optim_wrapper: Any) -> Any:
         return OPTIM_WRAPPERS.build(cfg)
     if optimizer is not None or 'constructor' in optim_wrapper:
         return build(model, optim_wrapper)
+    if not optim_wrapper:
+        raise ValueError('optim_wrapper is an empty dict; give a config such '
+                         'as dict(optimizer=dict(type="SGD", lr=0.01)), or a '
+                         'dict of built OptimWrappers (one per sub-model)')
     wrappers = OrderedDict()
     for name, wrapper in optim_wrapper.items():
         if not isinstance(wrapper, OptimWrapper):
@@ -420,6 +450,12 @@ def schedulers_built(schedulers: Any) -> bool:
 def default_hook_cfgs(default_hooks: Optional[Dict[str, Any]]) -> List[Any]:
     """mmengine's default hooks with the user's entries merged in by name;
     ``None`` removes a default."""
+    return [hook for _, hook in default_hook_items(default_hooks)]
+
+
+def default_hook_items(
+        default_hooks: Optional[Dict[str, Any]]) -> List[Tuple[str, Any]]:
+    """(name, hook or config) of :func:`default_hook_cfgs`."""
     if default_hooks is not None and not isinstance(default_hooks, dict):
         raise _type_error('default_hooks',
                           'a dict of name -> hook or hook config',
@@ -430,7 +466,7 @@ def default_hook_cfgs(default_hooks: Optional[Dict[str, Any]]) -> List[Any]:
             hooks.pop(name, None)
         else:
             hooks[name] = hook
-    return list(hooks.values())
+    return list(hooks.items())
 
 
 # Converters for hooks written for another API (compat registers one for

@@ -14,12 +14,14 @@ import collections
 import copy
 import itertools
 import logging
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import (Any, Dict, Iterator, List, Mapping, Optional, Tuple,
+                    Union)
 
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from engine.registry import LOOPS
+from .hook_dispatch import direct_stages, hook_error
 from .randomness import get_rng_state, set_rng_state
 
 
@@ -248,7 +250,13 @@ class _InfiniteDataloaderIterator:
                  logging.INFO)
         epoch = self.cursor.pass_index + 1
         set_sampler_epoch(self._dataloader, epoch)
-        return next(self.cursor.open(epoch))
+        try:
+            return next(self.cursor.open(epoch))
+        except StopIteration:
+            raise ValueError(
+                'the training dataloader yields no batches (an empty dataset, '
+                'or drop_last with fewer samples than a batch); '
+                'iteration-based training needs at least one') from None
 
     def seek(self, pass_index: int, served: int,
              pass_rng: Optional[dict]) -> None:
@@ -353,6 +361,7 @@ class _TrainLoop(BaseLoop):
             calc_dynamic_intervals(val_interval, dynamic_intervals)
         self._validating = False
         self._resume_state: Optional[dict] = None
+        self._stages: Optional[Mapping[str, tuple]] = None
         self._share_dataset_meta()
 
     @property
@@ -386,6 +395,46 @@ class _TrainLoop(BaseLoop):
             self._runner.val_loop.run()
         finally:
             self._validating = False
+
+    def _train_iter(self, idx: int, data_batch: Any) -> None:
+        """One training iteration: the hooks around ``train_step``.
+
+        With the engine runner's own ``call_hook`` (``self._stages`` set by
+        :func:`direct_stages`), the hook methods are called here directly;
+        the result is the same, a little cheaper on every iteration.
+        """
+        runner = self._runner
+        stages = self._stages
+        if stages is None:
+            runner.call_hook(
+                'before_train_iter', batch_idx=idx, data_batch=data_batch)
+            outputs = runner.model.train_step(
+                data_batch, optim_wrapper=runner.optim_wrapper)
+            runner.call_hook(
+                'after_train_iter',
+                batch_idx=idx,
+                data_batch=data_batch,
+                outputs=outputs)
+            self._iter += 1
+            return
+        method = None
+        try:
+            for method in stages['before_train_iter']:
+                method(runner, batch_idx=idx, data_batch=data_batch)
+        except TypeError as e:
+            raise hook_error(e, method) from e
+        outputs = runner.model.train_step(
+            data_batch, optim_wrapper=runner.optim_wrapper)
+        try:
+            for method in stages['after_train_iter']:
+                method(
+                    runner,
+                    batch_idx=idx,
+                    data_batch=data_batch,
+                    outputs=outputs)
+        except TypeError as e:
+            raise hook_error(e, method) from e
+        self._iter += 1
 
     def state_dict(self) -> dict:
         """Data position for a checkpoint (see the module docstring); also
@@ -462,6 +511,7 @@ class EpochBasedTrainLoop(_TrainLoop):
         runner = self._runner
         runner.call_hook('before_train_epoch')
         runner.model.train()
+        self._stages = direct_stages(runner)
         cursor = self._data_cursor
         stop = _stop_request(runner)
         for idx, data_batch in enumerate(
@@ -474,17 +524,7 @@ class EpochBasedTrainLoop(_TrainLoop):
         self._epoch += 1
 
     def run_iter(self, idx: int, data_batch: Any) -> None:
-        runner = self._runner
-        runner.call_hook(
-            'before_train_iter', batch_idx=idx, data_batch=data_batch)
-        outputs = runner.model.train_step(
-            data_batch, optim_wrapper=runner.optim_wrapper)
-        runner.call_hook(
-            'after_train_iter',
-            batch_idx=idx,
-            data_batch=data_batch,
-            outputs=outputs)
-        self._iter += 1
+        self._train_iter(idx, data_batch)
 
 
 @LOOPS.register_module()
@@ -533,6 +573,7 @@ class IterBasedTrainLoop(_TrainLoop):
         dynamic = len(self.dynamic_milestones) > 1
         has_val = runner.val_loop is not None
         model, data = runner.model, self.dataloader_iterator
+        self._stages = direct_stages(runner)
         stop = _stop_request(runner)
         while self._iter < self._max_iters and not self.stop_training:
             model.train()
@@ -550,17 +591,7 @@ class IterBasedTrainLoop(_TrainLoop):
         return runner.model
 
     def run_iter(self, data_batch: Any) -> None:
-        runner = self._runner
-        runner.call_hook(
-            'before_train_iter', batch_idx=self._iter, data_batch=data_batch)
-        outputs = runner.model.train_step(
-            data_batch, optim_wrapper=runner.optim_wrapper)
-        runner.call_hook(
-            'after_train_iter',
-            batch_idx=self._iter,
-            data_batch=data_batch,
-            outputs=outputs)
-        self._iter += 1
+        self._train_iter(self._iter, data_batch)
 
 
 def _autocast(enabled: bool) -> Any:

@@ -366,12 +366,18 @@ class Runner:
 
     def register_default_hooks(self,
                                hooks: Optional[Dict[str, Any]] = None) -> None:
-        for hook in builders.default_hook_cfgs(hooks):
-            self.register_hook(hook)
+        for name, hook in builders.default_hook_items(hooks):
+            try:
+                self.register_hook(hook)
+            except (TypeError, ValueError, KeyError) as e:
+                raise builders.in_context(e, f'default_hooks[{name!r}]')
 
     def register_custom_hooks(self, hooks: List[Any]) -> None:
-        for hook in hooks:
-            self.register_hook(hook)
+        for index, hook in enumerate(hooks):
+            try:
+                self.register_hook(hook)
+            except (TypeError, ValueError, KeyError) as e:
+                raise builders.in_context(e, f'custom_hooks[{index}]')
 
     def register_hooks(self,
                        default_hooks: Optional[Dict[str, Any]] = None,

@@ -9,6 +9,11 @@ from ..dist_utils import allreduce_params
 from .hook import HOOKS, Hook
 
 
+# the keyword arguments of the runners' save_checkpoint besides out_dir and
+# save_optimizer, which CheckpointHook passes on
+_SAVE_ARGS = {'filename_tmpl', 'meta', 'create_symlink'}
+
+
 @HOOKS.register_module()
 class CheckpointHook(Hook):
     """Save a checkpoint every ``interval`` epochs (or iterations).
@@ -44,6 +49,12 @@ class CheckpointHook(Hook):
                 'backend', 'disk') not in ('disk', 'local'):
             raise ValueError(f'file_client_args={file_client_args}: only the '
                              'local file system is supported')
+        unknown = sorted(set(kwargs) - _SAVE_ARGS)
+        if unknown:
+            raise TypeError(
+                f'CheckpointHook got unexpected argument(s) {unknown}; the '
+                f'extra ones go to runner.save_checkpoint, which takes '
+                f'{sorted(_SAVE_ARGS)}')
         self.interval = interval
         self.by_epoch = by_epoch
         self.save_optimizer = save_optimizer
@@ -57,6 +68,9 @@ class CheckpointHook(Hook):
     def before_run(self, runner) -> None:
         if not self.out_dir:
             self.out_dir = runner.work_dir
+        if not self.out_dir:
+            raise ValueError('CheckpointHook needs out_dir or the runner\'s '
+                             'work_dir; both are None')
         if self.out_dir != runner.work_dir:
             basename = osp.basename(runner.work_dir.rstrip(osp.sep))
             self.out_dir = osp.join(self.out_dir, basename)

@@ -16,5 +16,8 @@ class IterTimerHook(Hook):
         runner.log_buffer.update({'data_time': time.time() - self.t})
 
     def after_iter(self, runner) -> None:
-        runner.log_buffer.update({'time': time.time() - self.t})
-        self.t = time.time()
+        # one clock reading ends this iteration and starts the next (mmcv
+        # reads the clock twice and loses the time between the readings)
+        now = time.time()
+        runner.log_buffer.update({'time': now - self.t})
+        self.t = now

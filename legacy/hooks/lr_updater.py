@@ -36,6 +36,9 @@ def optimizers_of(runner) -> Dict[Optional[str], object]:
     """The runner's optimizers by name (``None`` for a single one)."""
     if isinstance(runner.optimizer, dict):
         return runner.optimizer
+    if runner.optimizer is None:
+        raise TypeError('the lr and momentum hooks schedule runner.optimizer, '
+                        'but the runner was built with optimizer=None')
     return {None: runner.optimizer}
 
 

@@ -308,6 +308,27 @@ class _Fp16Mixin:
                 self.optim_wrapper.loss_scaler.load_state_dict(state)
                 self._pending_scaler_state = None
 
+    _reported_skips = 0
+
+    def _accept_loss(self, runner, loss: torch.Tensor) -> bool:
+        if (runner.iter + 1) % 10 == 0:
+            self._report_skipped_steps(runner)
+        return super()._accept_loss(runner, loss)
+
+    def _report_skipped_steps(self, runner) -> None:
+        """Log the steps the loss scaler skipped since the last report
+        (mmcv says nothing; reading the count is a host sync, so it is done
+        every 10 iterations and at the end)."""
+        if self.optim_wrapper is None:
+            return
+        total = self.optim_wrapper.skipped_steps
+        if total > self._reported_skips:
+            runner.logger.info(
+                f'Loss scaling skipped {total - self._reported_skips} '
+                f'optimizer step(s) with inf/NaN gradients ({total} in all); '
+                f'the loss scale is now {self.optim_wrapper.loss_scale}.')
+            self._reported_skips = total
+
     def before_save_checkpoint(self, runner) -> None:
         super().before_save_checkpoint(runner)
         if self.optim_wrapper is not None:
@@ -316,6 +337,7 @@ class _Fp16Mixin:
 
     def after_run(self, runner) -> None:
         super().after_run(runner)
+        self._report_skipped_steps(runner)
         self.before_save_checkpoint(runner)
 
 

@@ -100,6 +100,13 @@ class BaseRunner(TrainingHooksMixin, ExactResumeMixin, metaclass=ABCMeta):
         if meta is not None and not isinstance(meta, dict):
             raise TypeError(
                 f'meta must be a dict or None, but got {type(meta).__name__}')
+        for name, value in (('max_epochs', max_epochs),
+                            ('max_iters', max_iters)):
+            if value is not None and (isinstance(value, bool)
+                                      or not isinstance(value, int)
+                                      or value < 0):
+                raise TypeError(f'{name} must be a non-negative int or None, '
+                                f'but got {type(value).__name__}: {value!r}')
         if max_epochs is not None and max_iters is not None:
             raise ValueError(
                 'Only one of `max_epochs` or `max_iters` can be set, got '

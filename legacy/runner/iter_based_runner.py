@@ -71,7 +71,12 @@ class IterLoader:
         except StopIteration:
             self._epoch += 1
             self._set_sampler_epoch()
-            data = next(cursor.open(self._epoch))
+            try:
+                data = next(cursor.open(self._epoch))
+            except StopIteration:
+                raise ValueError('the data loader yields no batches (an '
+                                 'empty dataset, or drop_last with fewer '
+                                 'samples than a batch)') from None
         cursor.served += 1
         return data
 

@@ -6,6 +6,14 @@ from typing import Dict, List, Optional, Union
 from ..hooks.hook import HOOKS, Hook
 
 
+def _check_config(name: str, config: object) -> None:
+    """A hook config must be a dict, a hook or None; say which argument
+    got what (mmcv fails later, inside registration, without naming it)."""
+    if not (config is None or isinstance(config, (dict, Hook))):
+        raise TypeError(f'{name} must be a config dict, a Hook or None, but '
+                        f'got {type(config).__name__}: {config!r}')
+
+
 class TrainingHooksMixin:
     """Registration of the default and custom hooks from mmcv configs; the
     runner provides ``register_hook`` and ``register_hook_from_cfg``."""
@@ -67,6 +75,12 @@ class TrainingHooksMixin:
     def register_logger_hooks(self, log_config: Optional[Dict]) -> None:
         if log_config is None:
             return
+        if not isinstance(log_config, dict) or 'interval' not in log_config \
+                or not isinstance(log_config.get('hooks'), (list, tuple)):
+            raise TypeError(
+                'log_config must be a dict with "interval" and a list of '
+                '"hooks", such as dict(interval=50, hooks=[dict(type='
+                f'"TextLoggerHook")]), but got {log_config!r}')
         interval = log_config['interval']
         for info in log_config['hooks']:
             hook = HOOKS.build(info, default_args=dict(interval=interval))
@@ -106,6 +120,12 @@ class TrainingHooksMixin:
         timer (LOW), loggers (VERY_LOW), custom hooks (NORMAL by default,
         after the default hooks of the same priority). The config dicts are
         not modified."""
+        for name, config in (('lr_config', lr_config),
+                             ('optimizer_config', optimizer_config),
+                             ('checkpoint_config', checkpoint_config),
+                             ('momentum_config', momentum_config),
+                             ('timer_config', timer_config)):
+            _check_config(name, config)
         self.register_lr_hook(lr_config)
         self.register_momentum_hook(momentum_config)
         self.register_optimizer_hook(optimizer_config)

@@ -95,6 +95,8 @@ def _engine_model():
     from engine.model import BaseModel
 
     class Regressor(BaseModel):
+        poison = None  # a factor for the loss (NaN/Inf injection)
+
         def __init__(self) -> None:
             super().__init__()
             self.linear = nn.Linear(3, 1)
@@ -103,7 +105,10 @@ def _engine_model():
         def forward(self, inputs, targets=None, mode='tensor'):
             out = self.linear(self.dropout(inputs))
             if mode == 'loss':
-                return dict(loss=((out - targets)**2).mean())
+                loss = ((out - targets)**2).mean()
+                if self.poison is not None:
+                    loss = loss * self.poison
+                return dict(loss=loss)
             return out
 
     return Regressor()
@@ -140,6 +145,8 @@ def engine_runner(work_dir: str, by_epoch: bool = True, name: str = None,
 class LegacyRegressor(nn.Module):
     """An MMCV-style model: ``train_step`` returns the reduced loss."""
 
+    poison = None  # a factor for the loss (NaN/Inf injection)
+
     def __init__(self) -> None:
         super().__init__()
         self.linear = nn.Linear(3, 1)
@@ -148,6 +155,8 @@ class LegacyRegressor(nn.Module):
     def train_step(self, data, optimizer=None):
         inputs, targets = data
         loss = ((self.linear(self.dropout(inputs)) - targets)**2).mean()
+        if self.poison is not None:
+            loss = loss * self.poison
         return dict(loss=loss, log_vars=dict(loss=loss.item()),
                     num_samples=len(inputs))
 
