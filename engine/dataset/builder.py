@@ -145,13 +145,6 @@ def build_dataloader(dataloader: Any,
     _check_sampler(sampler, 'sampler')
 
     batch_sampler = cfg.pop('batch_sampler', None)
-    if batch_sampler is None and 'batch_size' in cfg and (
-            isinstance(cfg['batch_size'], bool)
-            or not isinstance(cfg['batch_size'], int)
-            or cfg['batch_size'] < 1):
-        raise ValueError('batch_size must be a positive int (a config '
-                         'always batches its samples), but got '
-                         f'{cfg["batch_size"]!r}')
     if isinstance(batch_sampler, dict):
         batch_size = _pop_required(cfg, 'batch_size', 'batch_size=8')
         batch_sampler = DATA_SAMPLERS.build(

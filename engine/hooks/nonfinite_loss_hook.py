@@ -2,6 +2,7 @@
 sync: the losses of the last iterations are checked together. Also reports
 the updates skipped because of non-finite values (dynamic loss scaling, or
 the opt-in skip mode)."""
+import math
 from typing import Any, List, Optional
 
 import torch
@@ -11,6 +12,15 @@ from engine.registry import HOOKS
 from .hook import DATA_BATCH, Hook
 
 ACTIONS = ('stop', 'skip')
+
+
+def all_finite(tensors: List[torch.Tensor]) -> bool:
+    """One device sync for all of them; scalars on the CPU are read
+    directly (cheaper than launching kernels to stack them)."""
+    if all(t.device.type == 'cpu' and t.numel() == 1 for t in tensors):
+        return all(math.isfinite(t.item()) for t in tensors)
+    return bool(
+        torch.isfinite(torch.cat([t.reshape(-1) for t in tensors])).all())
 
 
 def _wrappers(runner: Any) -> list:
@@ -72,9 +82,11 @@ class NonFiniteLossHook(Hook):
         self._runner: Any = None
         self._amp_reported: dict = {}
         self._collect = action == 'stop'
+        self._count = 0  # iterations since the last check
 
     def before_train(self, runner) -> None:
         self._pending = []
+        self._count = 0
         self._runner = runner
         self._amp_reported = {}
         wrappers = _wrappers(runner)
@@ -97,7 +109,8 @@ class NonFiniteLossHook(Hook):
             if not self._pending:
                 self._first_iter = runner.iter
             self._pending.append(outputs)
-        if (runner.iter + 1) % self.interval == 0:
+        self._count += 1
+        if self._count >= self.interval:
             self.check()
 
     def after_train_epoch(self, runner) -> None:
@@ -112,6 +125,7 @@ class NonFiniteLossHook(Hook):
     def check(self) -> None:
         """Check the pending losses now (one device sync) and report the
         updates skipped since the last check."""
+        self._count = 0
         self._report_skips()
         pending, self._pending = self._pending, []
         per_iter = [[
@@ -119,13 +133,7 @@ class NonFiniteLossHook(Hook):
             if 'loss' in key and isinstance(value, torch.Tensor)
         ] if isinstance(outputs, dict) else [] for outputs in pending]
         flat = [value for values in per_iter for value in values]
-        if not flat:
-            return
-        if all(value.ndim == 0 for value in flat):
-            stacked = torch.stack(flat)
-        else:
-            stacked = torch.cat([value.reshape(-1) for value in flat])
-        if bool(torch.isfinite(stacked).all()):
+        if not flat or all_finite(flat):
             return
         for index, values in enumerate(per_iter):
             if all(bool(torch.isfinite(value).all()) for value in values):

@@ -14,6 +14,7 @@ from typing import Any, List, Optional, Tuple
 
 import torch
 
+from engine.hooks.nonfinite_loss_hook import all_finite
 from engine.model import NonFiniteLossError
 
 MODES = ('stop', 'skip', None)
@@ -57,8 +58,7 @@ class LossWatch:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        losses = [loss.reshape(-1) for _, _, loss, _ in pending]
-        if bool(torch.isfinite(torch.cat(losses)).all()):
+        if all_finite([loss for _, _, loss, _ in pending]):
             return
         for iteration, epoch, loss, log_vars in pending:
             if not bool(torch.isfinite(loss).all()):

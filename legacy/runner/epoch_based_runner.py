@@ -129,7 +129,7 @@ class EpochBasedRunner(BaseRunner):
         self.call_hook('before_run')
         with self._stop_on_signals():
             if self._resume_position(self._epoch) is None:
-                self._restore_rng()  # saved at an epoch end
+                self._restore_rng_at_epoch_end(workflow)
             while self.epoch < self._max_epochs:
                 for i, (mode, epochs) in enumerate(workflow):
                     epoch_runner = getattr(self, mode)

@@ -91,6 +91,32 @@ class ExactResumeMixin:
         if state is not None:
             set_rng_state(state['rng'])
 
+    def _restore_rng_at_epoch_end(self, workflow: list) -> None:
+        """Apply the generator states of a checkpoint saved at the end of
+        an epoch, and warn when the interrupted run validated after saving
+        it: that validation drew random numbers (at least its data loader's
+        seed) which the resumed run, starting with the next training epoch
+        as mmcv does, does not draw again."""
+        if self._resume_state is None:
+            return
+        self._restore_rng()
+        from ..hooks.checkpoint import CheckpointHook
+        from ..hooks.evaluation import EvalHook
+        after_saving, saving = [], False
+        for hook in self.hooks:
+            saving = saving or isinstance(hook, CheckpointHook)
+            if saving and isinstance(hook, EvalHook):
+                after_saving.append(type(hook).__name__)
+        if any(mode != 'train' for mode, _ in workflow):
+            after_saving.append("the 'val' workflow phase")
+        if after_saving:
+            self.logger.warning(
+                'Resumed from the end of an epoch. The interrupted run '
+                f'validated after saving it ({", ".join(after_saving)}), '
+                'drawing random numbers this run does not draw, so shuffling '
+                'and other random draws may differ from an uninterrupted run '
+                'from here on.')
+
     # ------------------------------------------------------------ signals
     def _stop_request(self) -> StopRequest:
         single = getattr(self, 'world_size', 1) == 1

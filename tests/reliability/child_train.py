@@ -160,6 +160,10 @@ class LegacyRegressor(nn.Module):
         return dict(loss=loss, log_vars=dict(loss=loss.item()),
                     num_samples=len(inputs))
 
+    def val_step(self, data, optimizer=None):
+        with torch.no_grad():
+            return self.train_step(data)
+
 
 def legacy_runner(work_dir: str, by_epoch: bool = True, name: str = None,
                   hooks: list = (), checkpoint_config: Any = 'default',

@@ -14,10 +14,11 @@ import signal
 
 import pytest
 
+import child_train
 from engine.runner import load_checkpoint_file
 from reliability_helpers import (assert_bitwise_equal, file_bytes, finish,
                                  load_params, read, start_job, temp_files,
-                                 wait_for_file)
+                                 unique, wait_for_file)
 
 # after which iteration each job is killed, and the checkpoint it must
 # resume from (5 iterations per epoch; iteration-based jobs save every 3)
@@ -102,3 +103,20 @@ def test_sigkill_while_writing_a_checkpoint(tmp_path):
         for root, _, names in os.walk(result['cut_dir'])
         for name in names if name.endswith('.log'))
     assert_bitwise_equal(result['straight'], result['resumed'])
+
+
+@pytest.mark.parametrize('workflow, warned', [
+    ([('train', 1)], False), ([('train', 1), ('val', 1)], True)])
+def test_legacy_resume_says_when_it_cannot_be_exact(tmp_path, caplog,
+                                                    workflow, warned):
+    """A validation after an epoch-end checkpoint drew random numbers that a
+    resumed mmcv workflow (which starts with the next training epoch) does
+    not draw again: the resume says so instead of silently differing."""
+    loaders = [child_train.loader() for _ in workflow]
+    first = child_train.legacy_runner(str(tmp_path), name=unique('warn'))
+    first._max_epochs = 1
+    first.run(loaders, workflow)
+    resumed = child_train.legacy_runner(str(tmp_path), name=unique('warn'))
+    resumed.resume(str(tmp_path / 'epoch_1.pth'))
+    resumed.run(loaders, workflow)
+    assert ("the 'val' workflow phase" in caplog.text) == warned

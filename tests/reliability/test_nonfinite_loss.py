@@ -80,8 +80,8 @@ def test_engine_stops_naming_the_iteration_and_keeps_the_checkpoint(
     assert info.value.iteration == 7
     assert str(info.value).startswith(f'Non-finite loss at iteration 7: '
                                       f'{shown}. Training stopped')
-    # noticed at the next check (iteration 10), before epoch 2 was saved
-    assert runner.iter == 9
+    # noticed at the next check, the end of epoch 2, before its checkpoint
+    assert runner.iter == 10
     assert not osp.exists(osp.join(runner.work_dir, 'epoch_2.pth'))
     assert resume_pointer(runner.work_dir) == 'epoch_1.pth'
     weights = load_checkpoint_file(
