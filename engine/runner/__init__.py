@@ -11,6 +11,7 @@ from .loops import (BaseLoop, EpochBasedTrainLoop, IterBasedTrainLoop,
                     TestLoop, ValLoop)
 from .randomness import set_random_seed
 from .runner import Runner
+from .signals import TrainingInterrupted
 
 __all__ = [
     'Runner', 'BaseLoop', 'EpochBasedTrainLoop', 'IterBasedTrainLoop',
@@ -18,6 +19,7 @@ __all__ = [
     'load_checkpoint_file', 'load_state_dict', 'get_state_dict',
     'weights_to_cpu', 'find_latest_checkpoint', 'set_random_seed',
     'CheckpointLoadError', 'CheckpointNotFoundError', 'CheckpointSaveError',
+    'TrainingInterrupted',
     'LogProcessor', 'Priority', 'get_priority'
 ]
 

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, IterableDataset
 from engine.registry import LOOPS
 from .hook_dispatch import direct_stages, hook_error
 from .randomness import get_rng_state, set_rng_state
+from .signals import NO_STOP
 
 
 def _log(msg: str, level: int = logging.INFO) -> None:
@@ -288,16 +289,10 @@ def _locate(loader: Any, iters_done: int) -> Tuple[int, int]:
 
 
 # ------------------------------------------------------------------ loops
-class _NoStop:
-    """Stands in for the stop request of a runner that has none."""
-
-    received = None
-
-
 def _stop_request(runner: Any) -> Any:
     """The runner's record of a stop signal (see ``signals.py``); the loops
     look at it after every iteration."""
-    return getattr(runner, 'stop_request', None) or _NoStop
+    return getattr(runner, 'stop_request', None) or NO_STOP
 
 
 class BaseLoop:

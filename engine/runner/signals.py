@@ -130,6 +130,15 @@ class StopRequest:
             self.on_signal(sig)
 
 
+class _NoStopRequest:
+    """Stands in for the stop request of a runner that has none."""
+
+    received = None
+
+
+NO_STOP = _NoStopRequest()
+
+
 def interrupt_message(signal_name: str, where: str,
                       checkpoint: Optional[str]) -> str:
     """What the user reads when training stopped after a signal."""

@@ -20,12 +20,9 @@ from typing import Any, Dict, Iterator, Optional
 
 from engine.runner.loops import DataCursor
 from engine.runner.randomness import get_rng_state, set_rng_state
-from engine.runner.signals import (DEFAULT_STOP_SIGNALS, StopRequest,
-                                   TrainingInterrupted, interrupt_message)
-
-
-class _NoStop:
-    received = None
+from engine.runner.signals import (DEFAULT_STOP_SIGNALS, NO_STOP,
+                                   StopRequest, TrainingInterrupted,
+                                   interrupt_message)
 
 
 class ExactResumeMixin:
@@ -40,7 +37,7 @@ class ExactResumeMixin:
     stop_signals: Any = DEFAULT_STOP_SIGNALS
     _resume_state: Optional[Dict] = None
     _cursor: Optional[DataCursor] = None
-    _stop: Any = _NoStop
+    _stop: Any = NO_STOP
 
     # ------------------------------------------------------------- saving
     def _add_resume_state(self, meta: Dict) -> None:
@@ -151,7 +148,7 @@ class ExactResumeMixin:
             with stop:
                 yield
         finally:
-            self._stop = _NoStop
+            self._stop = NO_STOP
         if stop.received is not None:
             last = ((self.meta or {}).get('hook_msgs') or {}).get('last_ckpt')
             message = interrupt_message(stop.received.name,

@@ -11,12 +11,10 @@ value, so that the rest of the configuration does not fail first, and each
 configuration that is accepted is also run for a couple of iterations.
 """
 import contextlib
-import itertools
 import logging
 import os
 import tempfile
 
-import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,7 +31,6 @@ from engine.runner import CheckpointLoadError, Runner
 from reliability_helpers import unique
 
 ALLOWED = (TypeError, ValueError, KeyError, CheckpointLoadError)
-TRIED = itertools.count()  # cases of bad input tried, for the record
 
 # Values of every shape: scalars (a few of them meaningful names), lists
 # and dicts of them.
@@ -64,7 +61,6 @@ SETTINGS = settings(
 def only_documented_errors(what):
     """Accept success or an allowed exception with a message; report any
     other exception together with the input that caused it."""
-    next(TRIED)
     created = set(MMLogger._instance_dict)
     try:
         yield
@@ -345,8 +341,3 @@ def test_dataloader_configs(key, value):
         if key != 'dataset' and not (key == 'batch_size' and value is None):
             for _ in loader:
                 pass
-
-
-def test_count_of_cases_tried():
-    """Runs last in this module: the count goes into docs/reliability.md."""
-    print(f'bad-input cases tried in this process: {next(TRIED)}')

@@ -5,7 +5,6 @@ what is wrong with it, loads nothing half-way, and the good checkpoints
 beside it still load. Mismatching keys are reported, and are an error with
 ``strict=True``."""
 import logging
-import os.path as osp
 
 import numpy as np
 import pytest

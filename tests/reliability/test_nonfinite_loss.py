@@ -67,7 +67,8 @@ def log_text(runner) -> str:
 
 
 def final(runner):
-    return {k: v.detach().clone() for k, v in runner.model.state_dict().items()}
+    return {k: v.detach().clone()
+            for k, v in runner.model.state_dict().items()}
 
 
 @pytest.mark.parametrize('value, shown', [(float('nan'), 'loss=nan'),
