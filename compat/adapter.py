@@ -35,7 +35,7 @@ from typing import Any, Dict, Optional
 import torch
 import torch.nn as nn
 
-from engine.logging import print_log
+from engine.logging import ScaledValue, print_log
 from engine.model import BaseDataPreprocessor, BaseModel, is_model_wrapper
 from engine.optim import OptimWrapper, OptimWrapperDict
 from .optimizer_proxy import make_optimizer_proxy
@@ -56,13 +56,15 @@ def _describe(value: Any) -> str:
 def _weighted(value: Any, count: int) -> Any:
     """``value * count`` in float64, as mmcv's ``np.array(values) * nums``.
 
-    Tensors stay tensors (the hub reads them at the log interval only); a
-    float32 tensor is widened first because numpy widened it too.
+    A tensor is not read (the hub reads it at the log interval only) nor
+    multiplied now: its :class:`ScaledValue` gives, when read, the product
+    of its float64 host value, the same float as widening the tensor to
+    float64 and multiplying, without two tensor operations per iteration.
     """
     if type(value) is float or type(value) is int:
         return value * count
     if isinstance(value, torch.Tensor):
-        return value.detach().to(torch.float64) * count
+        return ScaledValue(value, count)
     return float(value) * count
 
 
@@ -161,23 +163,35 @@ class LegacyModelAdapter:
         runs on a legacy runner.
         """
         legacy_step = self._compat_legacy_cls.train_step
-        if not isinstance(optim_wrapper, OptimWrapper):
+        # OptimWrapper derives from an ABC, whose isinstance is slow: the
+        # usual exact type is recognized first.
+        if optim_wrapper.__class__ is OptimWrapper:
+            several = False
+        elif isinstance(optim_wrapper, OptimWrapper):
+            several = isinstance(optim_wrapper, OptimWrapperDict)
+        else:
             return legacy_step(self, data, optim_wrapper, **kwargs)
         proxy = self._compat_proxy(optim_wrapper)
         steps_before = proxy.steps
-        context = _NO_CONTEXT if isinstance(
-            optim_wrapper, OptimWrapperDict) else optim_wrapper.optim_context(
-                self)
-        with context:
+        context = _NO_CONTEXT if several else optim_wrapper.optim_context(
+            self)
+        if context.__class__ is contextlib.nullcontext:
+            # nothing to enter: spare the two calls of a `with`
             data = self.data_preprocessor(data, True)
             outputs = legacy_step(self, data, proxy, **kwargs)
+        else:
+            with context:
+                data = self.data_preprocessor(data, True)
+                outputs = legacy_step(self, data, proxy, **kwargs)
         self._compat_check_outputs(outputs, 'train_step')
-        self._compat_last_outputs = outputs
+        # a plain attribute: nn.Module.__setattr__ would check the value
+        # against parameters, buffers and modules on every iteration
+        self.__dict__['_compat_last_outputs'] = outputs
         if not self._compat_update_params:
             return outputs
         if proxy.steps == steps_before:
             loss = self._compat_loss(outputs, 'train_step')
-            if isinstance(optim_wrapper, OptimWrapperDict):
+            if several:
                 raise TypeError(
                     f'{self._compat_name()}.train_step returned a loss without '
                     'stepping its optimizers, but the run has several '

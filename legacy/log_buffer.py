@@ -24,8 +24,6 @@ import torch
 _PYTHON_UPTO = 24
 # counts up to this sum convert to float64 exactly
 _EXACT_INT = 2**53
-_FLOAT = {float}
-_INT = {int}
 
 
 def _numpy_order_sum(xs: List[float]) -> float:
@@ -52,18 +50,22 @@ def _numpy_order_sum(xs: List[float]) -> float:
 
 def _weighted_mean(values: list, counts: list) -> Optional[np.float64]:
     """mmcv's ``np.sum(values * counts) / np.sum(counts)`` computed in
-    Python for a short run of float values and int counts: the same IEEE
+    Python for a short run of floats weighted by ints: the same IEEE
     operations in the same order, at half the cost of building numpy arrays
     for every key on every logging iteration. None for anything else (a long
     run, other types, a zero or huge count, a non-finite sum): numpy then
     computes it, with its own type rules and warnings."""
-    if (len(values) > _PYTHON_UPTO or set(map(type, values)) != _FLOAT
-            or set(map(type, counts)) != _INT):
+    if len(values) > _PYTHON_UPTO:
         return None
-    total_count = sum(counts)
-    if not 0 < abs(total_count) < _EXACT_INT:
+    try:
+        total_count = sum(counts)  # an int only if every count is one
+        # float.__mul__ rejects values that are not floats
+        products = list(map(float.__mul__, values, counts))
+    except TypeError:
         return None
-    total = _numpy_order_sum(list(map(operator.mul, values, counts)))
+    if type(total_count) is not int or not 0 < abs(total_count) < _EXACT_INT:
+        return None
+    total = _numpy_order_sum(products)
     if not math.isfinite(total):
         return None
     return np.float64(total / total_count)
@@ -108,14 +110,13 @@ class LogBuffer:
                 f'LogBuffer.update expects a dict of scalars, got '
                 f'{type(vars).__name__}')
         val_history = self.val_history
-        n_history = self.n_history
         for key, var in vars.items():
-            values = val_history.get(key)
-            if values is None:
-                values = val_history[key] = []
-                n_history[key] = []
-            values.append(var)
-            n_history[key].append(count)
+            if key in val_history:
+                val_history[key].append(var)
+                self.n_history[key].append(count)
+            else:
+                val_history[key] = [var]
+                self.n_history[key] = [count]
 
     def _plain_values(self, key: str, values: List[Any]) -> None:
         """Replace the one-element tensors of ``values`` by their numbers."""

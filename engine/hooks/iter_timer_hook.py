@@ -1,5 +1,5 @@
 """Per-iteration timing and the ETA shown in the log."""
-import time
+from time import perf_counter
 from typing import Optional, Sequence, Union
 
 from engine.registry import HOOKS
@@ -13,7 +13,8 @@ class IterTimerHook(Hook):
 
     Timestamps come from ``time.perf_counter`` (monotonic, finer grained than
     the wall clock); the logged values are seconds as before. The message hub
-    keys are built once, not per iteration.
+    keys are built once, not per iteration, and once ``eta`` is registered
+    in a message hub it is written straight into its runtime info.
     """
 
     priority = 'NORMAL'
@@ -22,13 +23,14 @@ class IterTimerHook(Hook):
         self.time_sec_tot = 0.
         self.time_sec_test_val = 0.
         self.start_iter = 0
-        self.t = time.perf_counter()
+        self.t = perf_counter()
+        self._eta_hub = None  # the hub whose runtime info has 'eta'
 
     def before_train(self, runner) -> None:
         self.start_iter = runner.iter
 
     def _before_epoch(self, runner, mode: str = 'train') -> None:
-        self.t = time.perf_counter()
+        self.t = perf_counter()
 
     def _after_epoch(self, runner, mode: str = 'train') -> None:
         self.time_sec_test_val = 0.
@@ -38,23 +40,27 @@ class IterTimerHook(Hook):
                           batch_idx: int,
                           data_batch: DATA_BATCH = None) -> None:
         runner.message_hub.update_scalar('train/data_time',
-                                         time.perf_counter() - self.t)
+                                         perf_counter() - self.t)
 
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
                          data_batch: DATA_BATCH = None,
                          outputs: Optional[dict] = None) -> None:
-        now = time.perf_counter()
+        now = perf_counter()
         iter_time = now - self.t
         self.t = now
-        message_hub = runner.message_hub
-        message_hub.update_scalar('train/time', iter_time)
+        hub = runner.message_hub
+        hub.update_scalar('train/time', iter_time)
         self.time_sec_tot += iter_time
         cur_iter = runner.iter
         time_sec_avg = self.time_sec_tot / (cur_iter - self.start_iter + 1)
-        message_hub.update_info(
-            'eta', time_sec_avg * (runner.max_iters - cur_iter - 1))
+        eta = time_sec_avg * (runner.max_iters - cur_iter - 1)
+        if self._eta_hub is hub:
+            hub.runtime_info['eta'] = eta
+        else:
+            hub.update_info('eta', eta)
+            self._eta_hub = hub
 
     def _before_iter(self,
                      runner,
@@ -63,7 +69,7 @@ class IterTimerHook(Hook):
                      mode: str = 'train') -> None:
         # val and test; train has its own method above
         runner.message_hub.update_scalar(f'{mode}/data_time',
-                                         time.perf_counter() - self.t)
+                                         perf_counter() - self.t)
 
     def _after_iter(self,
                     runner,
@@ -72,7 +78,7 @@ class IterTimerHook(Hook):
                     outputs: Optional[Union[dict, Sequence]] = None,
                     mode: str = 'train') -> None:
         # val and test: the ETA is for the current evaluation loop only
-        now = time.perf_counter()
+        now = perf_counter()
         iter_time = now - self.t
         self.t = now
         runner.message_hub.update_scalar(f'{mode}/time', iter_time)

@@ -36,6 +36,34 @@ def _check_window(window_size: Optional[int], length: int) -> int:
     return window_size
 
 
+class ScaledValue:
+    """A logged value equal to ``float(value) * factor``, multiplied when
+    the history is read.
+
+    Weighted logging records ``mean * count`` with count ``count``, so that
+    the window mean ``sum(values) / sum(counts)`` is the weighted average.
+    For a tensor mean that product would take tensor operations (a float64
+    copy, a multiplication) on every iteration; the product of its host
+    value is the very same float, one multiplication at the log interval.
+
+    Args:
+        value: a number or a one-element tensor (detached, never read here).
+        factor: the multiplier, usually the sample count.
+    """
+
+    __slots__ = ('value', 'factor')
+
+    def __init__(self, value: Any, factor: Any) -> None:
+        self.value = check_log_value(value)
+        self.factor = factor
+
+    def __float__(self) -> float:
+        return float(self.value) * self.factor
+
+    def __repr__(self) -> str:
+        return f'ScaledValue({self.value!r}, {self.factor!r})'
+
+
 def to_numbers(values: list) -> list:
     """Python numbers for pending values (same floats as ``item()``).
 
@@ -44,27 +72,40 @@ def to_numbers(values: list) -> list:
     and shape: one ``stack(...).tolist()``, a single host-device sync
     instead of one per value.
     """
-    numbers = [
-        v.item() if v.__class__ is not float and isinstance(v, _Tensor)
-        and v.is_cpu else v for v in values
-    ]
-    remote = [v for v in numbers if isinstance(v, _Tensor)]
-    if not remote:
-        return numbers
-    first = remote[0]
-    if len(remote) > 1 and all(
-            t.dtype == first.dtype and t.device == first.device
-            and t.shape == first.shape for t in remote):
-        read = iter(torch.stack(remote).reshape(-1).tolist())
-    else:
-        read = iter([t.item() for t in remote])
-    return [next(read) if isinstance(v, _Tensor) else v for v in numbers]
+    numbers = list(values)
+    remote = []  # (index, device tensor, factor or None)
+    for i, value in enumerate(numbers):
+        cls = value.__class__
+        if cls is float or cls is int:
+            continue
+        factor = None
+        if cls is ScaledValue:
+            value, factor = value.value, value.factor
+        if isinstance(value, _Tensor):
+            if not value.is_cpu:
+                remote.append((i, value, factor))
+                continue
+            value = value.item()
+        numbers[i] = value if factor is None else float(value) * factor
+    if remote:
+        tensors = [t for _, t, _ in remote]
+        first = tensors[0]
+        if len(tensors) > 1 and all(
+                t.dtype == first.dtype and t.device == first.device
+                and t.shape == first.shape for t in tensors):
+            read = torch.stack(tensors).reshape(-1).tolist()
+        else:
+            read = [t.item() for t in tensors]
+        for (i, _, factor), value in zip(remote, read):
+            numbers[i] = value if factor is None else float(value) * factor
+    return numbers
 
 
 def check_log_value(value: Any) -> Any:
     """Validate a value for :meth:`HistoryBuffer.update` without syncing.
 
-    Returns the value to store: numbers as they are, a one-element tensor
+    Returns the value to store: numbers (and :class:`ScaledValue`) as they
+    are, a one-element tensor
     detached (so the autograd graph is not kept alive until the next log),
     numpy scalars and one-element arrays as Python numbers.
     """
@@ -80,7 +121,7 @@ def check_log_value(value: Any) -> Any:
                 f'a logged value must have one element, got an array of '
                 f'shape {value.shape}')
         return value.item()
-    if isinstance(value, (int, float)):  # bool and other subclasses
+    if isinstance(value, (int, float, ScaledValue)):  # bool and subclasses
         return value
     raise TypeError(
         f'a logged value must be an int, float, one-element tensor or numpy '

@@ -43,20 +43,19 @@ _JSON_ENCODER = json.JSONEncoder(default=_json_default)
 
 
 def _round5(value: float) -> float:
-    """``round(value, 5)`` as mmcv computes it in its ``.log.json``.
+    """``round(value, 5)`` as mmcv computes it for its ``.log.json``.
 
     A numpy float64 (the LogBuffer averages) is rounded by numpy, which
     computes ``rint(value * 1e5) / 1e5`` (ties to even); that is not always
     Python's correctly rounded ``round`` (2.675 -> 2.68, not 2.67). The same
-    operations are done here in Python floats, ten times faster than numpy's
-    scalar ``round``; a value whose scaled form is not finite is left to
-    numpy.
+    operations are done here on Python floats, ten times faster than numpy's
+    scalar ``round``, and the result is a float, which json writes exactly as
+    the float64; a value whose scaled form is not finite is left to numpy.
     """
     if type(value) is np.float64:
         scaled = float(value) * 100000.0
-        if not math.isfinite(scaled):
-            return round(value, 5)
-        return np.float64(math.copysign(round(scaled), scaled) / 100000.0)
+        if math.isfinite(scaled):
+            return math.copysign(round(scaled), scaled) / 100000.0
     return round(value, 5)
 
 
