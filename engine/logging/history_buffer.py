@@ -23,7 +23,7 @@ _add_reduce = np.add.reduce
 
 # Pending values are converted once this many have piled up even if no
 # statistic was asked for, so a run that never logs keeps no tensors alive.
-_PENDING_LIMIT = 1024
+PENDING_LIMIT = 1024
 
 
 def _check_window(window_size: Optional[int], length: int) -> int:
@@ -169,15 +169,20 @@ class _Column:
             return self.array[max(self.start, self.end - window):self.end]
         return self.view()[-window:]
 
-    def extend(self, values: list, max_length: int) -> None:
-        """Append ``values`` (Python numbers, at most ``max_length``) and keep
-        the last ``max_length``; the dtype widens as ``np.append`` would."""
+    def extend(self,
+               values: list,
+               max_length: int,
+               new_dtype: Optional[np.dtype] = None) -> None:
+        """Append ``values`` (Python numbers, at most ``max_length``; their
+        dtype when known) and keep the last ``max_length``; the dtype widens
+        as ``np.append`` would."""
         count = len(values)
         keep = min(self.end - self.start, max_length - count)
         start = self.end - keep
         old = self.array
         dtype = old.dtype
-        new_dtype = _dtype_of(values)
+        if new_dtype is None:
+            new_dtype = _dtype_of(values)
         if new_dtype != dtype:
             dtype = np.result_type(dtype, new_dtype)
         if dtype == old.dtype and self.end + count <= len(old):
@@ -216,6 +221,10 @@ class HistoryBuffer:
             check_log_value(v) for v in log_history[-max_length:]
         ]
         self._pending_counts: list = list(count_history[-max_length:])
+        # Whether every pending value is a Python float and every pending
+        # count an int: the usual case, converted without looking at them.
+        self._floats = not self._pending_logs
+        self._int_counts = self._floats
         # Converted values. Like mmengine, an empty history is float64 and
         # later values widen it; a history created with values takes their
         # own dtype (np.array(values)), hence None until they are converted.
@@ -231,15 +240,19 @@ class HistoryBuffer:
         Tensors are stored without being read; the buffer never holds more
         than ``max_length`` values.
         """
-        if log_val.__class__ is not float and log_val.__class__ is not int:
+        if log_val.__class__ is not float:
             log_val = check_log_value(log_val)
-        if count.__class__ is not int and not isinstance(count, (int, float)):
-            raise TypeError(
-                f'count must be an int, got {type(count).__name__}')
+            self._floats = False
+        if count.__class__ is not int:
+            if not isinstance(count, (int, float)):
+                raise TypeError(
+                    f'count must be an int, got {type(count).__name__}')
+            self._int_counts = False
+        # (MessageHub.update_scalar appends floats with these same lines.)
         pending = self._pending_logs
         pending.append(log_val)
         self._pending_counts.append(count)
-        if len(pending) >= _PENDING_LIMIT:
+        if len(pending) >= PENDING_LIMIT:
             self._materialize()
 
     def _materialize(self) -> None:
@@ -251,15 +264,18 @@ class HistoryBuffer:
         limit = self.max_length
         if len(logs) > limit:
             logs, counts = logs[-limit:], counts[-limit:]
-        logs = to_numbers(logs)
+        floats, int_counts = self._floats, self._int_counts
+        if not floats:
+            logs = to_numbers(logs)
         self._pending_logs = []
         self._pending_counts = []
+        self._floats = self._int_counts = True
         if self._logs is None:
             self._logs = _Column(np.array(logs))
             self._counts = _Column(np.array(counts))
         else:
-            self._logs.extend(logs, limit)
-            self._counts.extend(counts, limit)
+            self._logs.extend(logs, limit, _FLOAT64 if floats else None)
+            self._counts.extend(counts, limit, _INT64 if int_counts else None)
 
     @property
     def data(self) -> Tuple[np.ndarray, np.ndarray]:

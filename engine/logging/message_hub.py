@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..utils import ManagerMixin
-from .history_buffer import HistoryBuffer
+from .history_buffer import PENDING_LIMIT, HistoryBuffer
 from .logger import print_log
 
 _SAFE_LEAVES = (str, int, float, bool, bytes, type(None), torch.Tensor,
@@ -106,11 +106,19 @@ class MessageHub(ManagerMixin):
         """Append ``value`` (a number or a one-element tensor, stored as is
         until a statistic is read) to the history of ``key``."""
         # Called several times per iteration: the common case (a known key)
-        # costs two dict lookups before the buffer's own append.
+        # costs two dict lookups before the buffer's own append, and a float
+        # (times, learning rates) is appended here without another call.
         buffer = self._log_scalars.get(key)
         if (buffer is not None and count.__class__ is int
                 and self._resumed_keys[key] == resumed):
-            buffer.update(value, count)
+            if value.__class__ is float:
+                pending = buffer._pending_logs
+                pending.append(value)
+                buffer._pending_counts.append(count)
+                if len(pending) >= PENDING_LIMIT:
+                    buffer._materialize()
+            else:
+                buffer.update(value, count)
             return
         self._set_resumed_keys(key, resumed)
         if not isinstance(count, int):

@@ -127,7 +127,9 @@ class BaseModel(BaseModule):
                 f'{type(self).__name__}.forward(mode="loss") must return a '
                 f'dict of loss tensors, but returned {type(losses).__name__}')
         # 'loss' first, as mmengine inserts it; a model's own 'loss' entry
-        # then overwrites the value in that place.
+        # then overwrites the value in that place. Each logged value is
+        # detached once (the usual single loss is both the total and its
+        # own entry).
         log_vars = {'loss': None}
         total = None
         for name, value in losses.items():
@@ -151,19 +153,16 @@ class BaseModel(BaseModule):
                     f'{name!r} is a {type(value).__name__}')
             if 'loss' in name:
                 total = mean if total is None else total + mean
-            log_vars[name] = mean
+            log_vars[name] = (mean.detach() if isinstance(mean, Tensor)
+                              and mean.requires_grad else mean)
         if total is None:
             raise ValueError(
                 f'{type(self).__name__}.forward(mode="loss") returned no '
                 f'entry whose key contains "loss" (keys: {list(losses)}), so '
                 'there is nothing to optimize')
         if log_vars['loss'] is None:
-            log_vars['loss'] = total
-        # Detached once each (the usual single loss is both the total and
-        # its own entry, hence one detach, not two).
-        for name, value in log_vars.items():
-            if isinstance(value, Tensor) and value.requires_grad:
-                log_vars[name] = value.detach()
+            log_vars['loss'] = (total.detach() if isinstance(total, Tensor)
+                                and total.requires_grad else total)
         return total, log_vars
 
     # One call level less than a method forwarding to run_forward.

@@ -44,10 +44,12 @@ class BaseDataPreprocessor(nn.Module):
         cls = type(data)
         if cls is list or cls is tuple or cls is dict:
             # the usual batch: a flat container of tensors already in place
+            # (``is_cpu`` spares building a device object per tensor)
             device = self._device
+            on_cpu = device.type == 'cpu'
             for item in (data.values() if cls is dict else data):
-                if not (isinstance(item, torch.Tensor)
-                        and item.device == device):
+                if not (isinstance(item, torch.Tensor) and
+                        (item.is_cpu if on_cpu else item.device == device)):
                     break
             else:
                 return data

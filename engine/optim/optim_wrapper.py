@@ -187,6 +187,8 @@ class OptimWrapper(BaseOptimWrapper):
         gradients are all-reduced only on the iteration that steps. A reusable
         null context is returned otherwise, which costs nothing per iteration.
         """
+        if self._accumulative_counts == 1:  # every backward synchronizes
+            return _NULL_CONTEXT
         if not self.should_sync() and hasattr(model, 'no_sync'):
             return model.no_sync()
         return _NULL_CONTEXT

@@ -518,8 +518,9 @@ class EpochBasedTrainLoop(_TrainLoop):
         runner.call_hook('after_train_epoch')
         self._epoch += 1
 
-    def run_iter(self, idx: int, data_batch: Any) -> None:
-        self._train_iter(idx, data_batch)
+    # run_iter(idx, data_batch) is the shared body itself: one frame less
+    # per iteration than a method calling it.
+    run_iter = _TrainLoop._train_iter
 
 
 @LOOPS.register_module()

@@ -12,8 +12,7 @@ import os
 import os.path as osp
 import warnings
 from abc import ABCMeta, abstractmethod
-from typing import (Any, Callable, Dict, List, Mapping, Optional, Tuple,
-                    Union)
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 from torch.optim import Optimizer
@@ -40,14 +39,6 @@ def _priority_name(hook: Hook) -> str:
         return Priority(hook.priority).name
     except ValueError:
         return str(hook.priority)
-
-
-class _CallHookStages:
-    """What :meth:`BaseRunner._stage_methods` gives a runner whose
-    ``call_hook`` is overridden: each stage runs through it."""
-
-    def __getitem__(self, stage: str) -> tuple:
-        return (lambda runner: runner.call_hook(stage), )
 
 
 class BaseRunner(TrainingHooksMixin, ExactResumeMixin, metaclass=ABCMeta):
@@ -279,20 +270,6 @@ class BaseRunner(TrainingHooksMixin, ExactResumeMixin, metaclass=ABCMeta):
             methods = dispatcher.methods_for(fn_name)
         for method in methods:
             method(self)
-
-    def _stage_methods(self) -> Mapping[str, tuple]:
-        """Stage -> the methods a training loop calls with the runner.
-
-        With BaseRunner's own ``call_hook`` these are the hooks' methods,
-        which the loop then calls without ``call_hook``'s frame in between (a
-        little cheaper at every iteration; hooks registered during the run
-        are seen at their next stage, as with ``call_hook``). A runner whose
-        ``call_hook`` is overridden gets a stand-in that calls it.
-        """
-        if (type(self).call_hook is BaseRunner.call_hook
-                and 'call_hook' not in self.__dict__):
-            return self._dispatcher.methods
-        return _CallHookStages()
 
     def get_hook_info(self) -> str:
         """Which hooks run at each stage, as logged when the run starts."""

@@ -64,16 +64,13 @@ class EpochBasedRunner(BaseRunner):
                                   position.get('pass_rng'))
             self._restore_rng()
         stop = self._stop
-        stages = self._stage_methods()
         for i, data_batch in enumerate(batches, cursor.served):
             cursor.served = i + 1
             self.data_batch = data_batch
             self._inner_iter = i
-            for hook_method in stages['before_train_iter']:
-                hook_method(self)
+            call_hook('before_train_iter')
             self.run_iter(data_batch, train_mode=True, **kwargs)
-            for hook_method in stages['after_train_iter']:
-                hook_method(self)
+            call_hook('after_train_iter')
             del self.data_batch
             self._iter += 1
             if stop.received is not None:

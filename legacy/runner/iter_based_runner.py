@@ -106,17 +106,14 @@ class IterBasedRunner(BaseRunner):
         data_batch = next(data_loader)
         self.data_batch = data_batch
         self._in_train_iter = True
-        stages = self._stage_methods()
-        for hook_method in stages['before_train_iter']:
-            hook_method(self)
+        self.call_hook('before_train_iter')
         outputs = self.model.train_step(data_batch, self.optimizer, **kwargs)
         if type(outputs) is not dict:
             self._check_outputs(outputs, 'train_step()')
         if 'log_vars' in outputs:
             self._update_log_buffer(outputs, 'train_step()')
         self.outputs = outputs
-        for hook_method in stages['after_train_iter']:
-            hook_method(self)
+        self.call_hook('after_train_iter')
         del self.data_batch
         self._inner_iter += 1
         self._iter += 1

@@ -95,12 +95,12 @@ def test_arrays_handed_out_never_change():
 
 def test_long_run_keeps_tensors_pending_only_briefly():
     buffer = HistoryBuffer()
-    for i in range(hb._PENDING_LIMIT + 5):
+    for i in range(hb.PENDING_LIMIT + 5):
         buffer.update(torch.tensor(float(i)))
     # converted once the limit was reached, without any statistic asked
     assert len(buffer._pending_logs) == 5
-    assert buffer.current() == hb._PENDING_LIMIT + 4
-    assert len(buffer) == hb._PENDING_LIMIT + 5
+    assert buffer.current() == hb.PENDING_LIMIT + 4
+    assert len(buffer) == hb.PENDING_LIMIT + 5
 
 
 class DeviceTensor(torch.Tensor):
