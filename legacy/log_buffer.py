@@ -37,7 +37,7 @@ def _numpy_order_sum(xs: List[float]) -> float:
         total = 0.0
         for x in xs:
             total += x
-        return 0.0 + total
+        return total
     stop = n - n % 8
     p = xs[:8]
     for i in range(8, stop, 8):

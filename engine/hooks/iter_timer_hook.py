@@ -13,8 +13,9 @@ class IterTimerHook(Hook):
 
     Timestamps come from ``time.perf_counter`` (monotonic, finer grained than
     the wall clock); the logged values are seconds as before. The message hub
-    keys are built once, not per iteration, and once ``eta`` is registered
-    in a message hub it is written straight into its runtime info.
+    keys are built once, not per iteration, ``max_iters`` is read once per
+    run, and once ``eta`` is registered in a message hub it is written
+    straight into its runtime info.
     """
 
     priority = 'NORMAL'
@@ -25,9 +26,12 @@ class IterTimerHook(Hook):
         self.start_iter = 0
         self.t = perf_counter()
         self._eta_hub = None  # the hub whose runtime info has 'eta'
+        self._max_iters = None
 
     def before_train(self, runner) -> None:
         self.start_iter = runner.iter
+        # fixed for the run; read once rather than on every iteration
+        self._max_iters = runner.max_iters
 
     def _before_epoch(self, runner, mode: str = 'train') -> None:
         self.t = perf_counter()
@@ -55,7 +59,8 @@ class IterTimerHook(Hook):
         self.time_sec_tot += iter_time
         cur_iter = runner.iter
         time_sec_avg = self.time_sec_tot / (cur_iter - self.start_iter + 1)
-        eta = time_sec_avg * (runner.max_iters - cur_iter - 1)
+        eta = time_sec_avg * ((self._max_iters or runner.max_iters) -
+                              cur_iter - 1)
         if self._eta_hub is hub:
             hub.runtime_info['eta'] = eta
         else:

@@ -26,6 +26,11 @@ def _json_default(value: Any) -> Any:
     return repr(value)
 
 
+# json.dumps(record, default=...) builds a new encoder for every line; this
+# one is built once and writes the same text.
+_ENCODER = json.JSONEncoder(default=_json_default)
+
+
 @HOOKS.register_module()
 class LoggerHook(Hook):
     """Log every ``interval`` iterations (and at epoch ends) and after each
@@ -117,7 +122,7 @@ class LoggerHook(Hook):
         record = dict(tag)
         record.setdefault('step', step)
         if self._scalar_files:
-            line = json.dumps(record, default=_json_default) + '\n'
+            line = _ENCODER.encode(record) + '\n'
             for f in self._scalar_files:
                 f.write(line)
         visualizer = runner.visualizer

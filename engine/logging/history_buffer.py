@@ -10,8 +10,9 @@ logged floats are equal.
 
 mmengine grows its arrays with ``np.append`` on every update, which copies
 the whole history each time: quadratic in the length of the run. Here the
-converted history lives in arrays with spare room at the end (doubled when
-full), so storing a value costs O(1) amortized whatever the run's length.
+converted history lives in arrays with spare room at the end (grown by a
+quarter when full), so storing a value costs O(1) amortized whatever the
+run's length.
 """
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
@@ -149,8 +150,11 @@ class _Column:
 
     Appending writes into spare room after ``end`` (views handed out
     earlier cover ``[start:end]`` only, so they never change); when there is
-    none, or the dtype must widen, a new array of twice the live size is
-    made. Dropping the oldest values just moves ``start``.
+    none, or the dtype must widen, a new array a quarter larger than the
+    live values is made (each value is thus copied about four times over
+    its life, and the spare room costs at most a quarter more memory than
+    mmengine's exact-size arrays). Dropping the oldest values just moves
+    ``start``.
     """
 
     __slots__ = ('array', 'start', 'end')
@@ -190,7 +194,7 @@ class _Column:
             self.start, self.end = start, self.end + count
             return
         size = keep + count
-        array = np.empty(max(2 * size, 16), dtype)
+        array = np.empty(max(size + size // 4, 64), dtype)
         array[:keep] = old[start:self.end]
         array[keep:size] = np.array(values, new_dtype)
         self.array, self.start, self.end = array, 0, size
@@ -241,7 +245,8 @@ class HistoryBuffer:
         than ``max_length`` values.
         """
         if log_val.__class__ is not float:
-            log_val = check_log_value(log_val)
+            if log_val.__class__ is not ScaledValue:  # checked when made
+                log_val = check_log_value(log_val)
             self._floats = False
         if count.__class__ is not int:
             if not isinstance(count, (int, float)):
