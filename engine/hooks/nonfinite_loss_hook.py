@@ -17,7 +17,7 @@ ACTIONS = ('stop', 'skip')
 def all_finite(tensors: List[torch.Tensor]) -> bool:
     """One device sync for all of them; scalars on the CPU are read
     directly (cheaper than launching kernels to stack them)."""
-    if all(t.device.type == 'cpu' and t.numel() == 1 for t in tensors):
+    if all(t.is_cpu and t.numel() == 1 for t in tensors):
         return all(math.isfinite(t.item()) for t in tensors)
     return bool(
         torch.isfinite(torch.cat([t.reshape(-1) for t in tensors])).all())
@@ -80,6 +80,7 @@ class NonFiniteLossHook(Hook):
         self._pending: List[dict] = []
         self._first_iter = 0
         self._runner: Any = None
+        self._optim_wrappers: list = []
         self._amp_reported: dict = {}
         self._collect = action == 'stop'
         self._count = 0  # iterations since the last check
@@ -89,7 +90,8 @@ class NonFiniteLossHook(Hook):
         self._count = 0
         self._runner = runner
         self._amp_reported = {}
-        wrappers = _wrappers(runner)
+        # looked up once; _report_skips goes through them at every check
+        self._optim_wrappers = wrappers = _wrappers(runner)
         for wrapper in wrappers:
             if self.action == 'skip':
                 wrapper.skip_nonfinite_loss = True
@@ -150,7 +152,7 @@ class NonFiniteLossHook(Hook):
         runner = self._runner
         if runner is None:
             return
-        for wrapper in _wrappers(runner):
+        for wrapper in self._optim_wrappers:
             skips = getattr(wrapper, 'nonfinite_skips', None)
             if skips:
                 count = len(skips)

@@ -2,11 +2,11 @@
 
 Values may arrive as 0-dim tensors straight from the model (on the GPU).
 Converting each to a float at once would force a host-device sync on every
-iteration; instead they are kept as they are and converted together (one
-read for all pending tensors) the first time a statistic is asked for, which
-the logger does only at its interval. The statistics are computed with numpy
-exactly as mmengine does (``sum(values[-n:]) / sum(counts[-n:])``), so the
-logged floats are equal.
+iteration; instead they are kept as they are and converted (tensors on a
+device with a single read for all) the first time a statistic is asked for,
+which the logger does only at its interval. The statistics are computed with
+numpy exactly as mmengine does (``sum(values[-n:]) / sum(counts[-n:])``), so
+the logged floats are equal.
 
 mmengine grows its arrays with ``np.append`` on every update, which copies
 the whole history each time: quadratic in the length of the run. Here the
@@ -66,7 +66,8 @@ class ScaledValue:
 
 
 def to_numbers(values: list) -> list:
-    """Python numbers for pending values (same floats as ``item()``).
+    """Python numbers for pending values (the floats ``item()`` gives, times
+    the factor of a :class:`ScaledValue`).
 
     A tensor on the CPU is read with ``item()``, the cheapest read there.
     Tensors on a device are read together when they share dtype, device
@@ -106,9 +107,9 @@ def check_log_value(value: Any) -> Any:
     """Validate a value for :meth:`HistoryBuffer.update` without syncing.
 
     Returns the value to store: numbers (and :class:`ScaledValue`) as they
-    are, a one-element tensor
-    detached (so the autograd graph is not kept alive until the next log),
-    numpy scalars and one-element arrays as Python numbers.
+    are, a one-element tensor detached (so the autograd graph is not kept
+    alive until the next log), numpy scalars and one-element arrays as
+    Python numbers.
     """
     if isinstance(value, _Tensor):
         if value.numel() != 1:
@@ -131,6 +132,11 @@ def check_log_value(value: Any) -> Any:
 
 _FLOAT64 = np.dtype(np.float64)
 _INT64 = np.dtype(np.int64)
+
+
+def _to_array(values: Any) -> np.ndarray:
+    """A numpy copy of saved values (a tensor or a sequence)."""
+    return np.array(values.numpy() if isinstance(values, _Tensor) else values)
 
 
 def _dtype_of(values: list) -> np.dtype:
@@ -227,16 +233,20 @@ class HistoryBuffer:
         self._pending_counts: list = list(count_history[-max_length:])
         # Whether every pending value is a Python float and every pending
         # count an int: the usual case, converted without looking at them.
-        self._floats = not self._pending_logs
-        self._int_counts = self._floats
+        self._floats = all(v.__class__ is float for v in self._pending_logs)
+        self._int_counts = all(c.__class__ is int
+                               for c in self._pending_counts)
         # Converted values. Like mmengine, an empty history is float64 and
         # later values widen it; a history created with values takes their
         # own dtype (np.array(values)), hence None until they are converted.
         self._logs: Optional[_Column] = None
+        # Counts are nearly always 1: while they all are, they are not
+        # stored, only their dtype (_unit_dtype); _counts is then None.
         self._counts: Optional[_Column] = None
+        self._unit_dtype: Optional[np.dtype] = None
         if not self._pending_logs:
             self._logs = _Column(np.array([]))
-            self._counts = _Column(np.array([]))
+            self._unit_dtype = _FLOAT64
 
     def update(self, log_val: Any, count: int = 1) -> None:
         """Append a value (an int, a float or a one-element tensor).
@@ -275,18 +285,37 @@ class HistoryBuffer:
         self._pending_logs = []
         self._pending_counts = []
         self._floats = self._int_counts = True
+        units = int_counts and counts.count(1) == len(counts)
         if self._logs is None:
             self._logs = _Column(np.array(logs))
-            self._counts = _Column(np.array(counts))
-        else:
-            self._logs.extend(logs, limit, _FLOAT64 if floats else None)
+            if units:
+                self._unit_dtype = np.array(counts).dtype
+            else:
+                self._counts = _Column(np.array(counts))
+            return
+        if self._unit_dtype is not None and not units:
+            # the first count other than 1: store the ones so far
+            self._counts = _Column(
+                np.ones(self._logs.end - self._logs.start, self._unit_dtype))
+            self._unit_dtype = None
+        self._logs.extend(logs, limit, _FLOAT64 if floats else None)
+        if self._counts is not None:
             self._counts.extend(counts, limit, _INT64 if int_counts else None)
+
+    def _count_tail(self, window: int) -> np.ndarray:
+        """``counts[-window:]``."""
+        if self._counts is not None:
+            return self._counts.tail(window)
+        return np.ones(len(self._logs.tail(window)), self._unit_dtype)
 
     @property
     def data(self) -> Tuple[np.ndarray, np.ndarray]:
         """(values, counts) as numpy arrays."""
         self._materialize()
-        return self._logs.view(), self._counts.view()
+        logs = self._logs.view()
+        if self._counts is None:
+            return logs, np.ones(len(logs), self._unit_dtype)
+        return logs, self._counts.view()
 
     def __len__(self) -> int:
         logs = self._logs
@@ -326,9 +355,14 @@ class HistoryBuffer:
         counts (all values when None)."""
         logs = self._converted()
         window = _check_window(window_size, logs.end - logs.start)
+        values = logs.tail(window)
         # np.add.reduce is what ndarray.sum() runs, without its wrappers.
-        return (_add_reduce(logs.tail(window)) /
-                _add_reduce(self._counts.tail(window)))
+        if self._counts is None and len(values):
+            # The counts are ones: their sum is the window's length, and
+            # dividing by that int gives the very float dividing by the sum
+            # of an int or float array of ones gives.
+            return _add_reduce(values) / len(values)
+        return _add_reduce(values) / _add_reduce(self._count_tail(window))
 
     def max(self, window_size: Optional[int] = None) -> np.ndarray:
         logs = self._converted()
@@ -368,10 +402,9 @@ class HistoryBuffer:
                 f'a HistoryBuffer state needs log_history and count_history, '
                 f'got {state!r}') from None
         buffer = cls(max_length=max_length)
-        buffer._logs = _Column(
-            np.array(logs.numpy() if isinstance(logs, _Tensor) else logs))
-        buffer._counts = _Column(
-            np.array(counts.numpy() if isinstance(counts, _Tensor) else counts))
+        buffer._logs = _Column(_to_array(logs))
+        buffer._counts = _Column(_to_array(counts))
+        buffer._unit_dtype = None
         return buffer
 
 

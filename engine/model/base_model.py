@@ -78,6 +78,28 @@ class BaseModel(BaseModule):
                             'nn.Module, but got '
                             f'{type(data_preprocessor).__name__}')
 
+    @property
+    def data_preprocessor(self) -> nn.Module:
+        """The batch preprocessor, a sub-module.
+
+        Read here rather than through ``nn.Module.__getattr__``, which is
+        only reached after a failed normal lookup has built an
+        ``AttributeError``: about a microsecond on every training step.
+        """
+        try:
+            return self._modules['data_preprocessor']
+        except KeyError:
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute "
+                "'data_preprocessor'") from None
+
+    @data_preprocessor.setter
+    def data_preprocessor(self, value: Any) -> None:
+        # nn.Module.__setattr__ registers modules (and None over a module)
+        # itself; only other values end up here.
+        raise TypeError('data_preprocessor must be an nn.Module, but got '
+                        f'{type(value).__name__}')
+
     def train_step(self, data: Union[dict, tuple, list],
                    optim_wrapper) -> Dict[str, Tensor]:
         """Preprocess ``data``, compute the losses, update the parameters

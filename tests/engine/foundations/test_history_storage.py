@@ -37,8 +37,9 @@ def same(a, b):
 
 
 @pytest.mark.parametrize('max_length', [5, 37, 1000000])
-@pytest.mark.parametrize('initial', [(), ([3, 4], [1, 2])])
-def test_replayed_history_equals_np_append_bitwise(max_length, initial):
+@pytest.mark.parametrize('initial', [(), ([3, 4], [1, 2]), ([3.5], [1])])
+@pytest.mark.parametrize('ones', [True, False])
+def test_replayed_history_equals_np_append_bitwise(max_length, initial, ones):
     rng = random.Random(max_length)
     ours = HistoryBuffer(*initial, max_length=max_length)
     ref = AppendHistory(*initial, max_length=max_length)
@@ -50,7 +51,9 @@ def test_replayed_history_equals_np_append_bitwise(max_length, initial):
             value = rng.randint(-50, 50)
         else:
             value = torch.tensor(rng.uniform(-2, 2), dtype=torch.float32)
-        count = rng.randint(1, 4)
+        # all ones (the usual case, stored implicitly) or, from some step
+        # on, other counts too
+        count = 1 if ones or step < 200 else rng.randint(1, 4)
         ours.update(value, count)
         ref.update(value.item() if isinstance(value, torch.Tensor) else value,
                    count)
@@ -162,6 +165,7 @@ def test_scaled_value_goes_through_the_message_hub(unique_name):
     hub.update_scalar('train/loss', ScaledValue(loss, 4), count=4)
     pending = hub.get_scalar('train/loss')._pending_logs[0]
     assert not pending.value.requires_grad  # no graph kept until the log
-    assert hub.get_scalar('train/loss').mean() == (loss.double() * 4).item() / 4
+    expected = (loss.double() * 4).item() / 4
+    assert hub.get_scalar('train/loss').mean() == expected
     with pytest.raises(ValueError, match='one element'):
         ScaledValue(torch.ones(2), 3)

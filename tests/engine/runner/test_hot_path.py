@@ -126,3 +126,24 @@ def test_a_real_optim_context_is_still_entered():
     plain = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
     log_vars = model.train_step(batch, plain)
     assert not log_vars['loss'].requires_grad
+
+
+def test_data_preprocessor_property_behaves_like_a_submodule():
+    from engine.model import BaseDataPreprocessor, BaseModel
+
+    class Bare(BaseModel):
+        def __init__(self):
+            torch.nn.Module.__init__(self)  # BaseModel.__init__ skipped
+
+        def forward(self, inputs, mode='tensor'):
+            return inputs
+
+    bare = Bare()
+    assert not hasattr(bare, 'data_preprocessor')
+    with pytest.raises(TypeError, match='nn.Module'):
+        bare.data_preprocessor = 'not a module'
+    bare.data_preprocessor = BaseDataPreprocessor()
+    assert 'data_preprocessor' in dict(bare.named_children())
+    model = ToyModel()
+    model.data_preprocessor = None
+    assert model.data_preprocessor is None
