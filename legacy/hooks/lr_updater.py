@@ -42,6 +42,43 @@ def optimizers_of(runner) -> Dict[Optional[str], object]:
     return {None: runner.optimizer}
 
 
+def initial_values(runner, key: str, read: Callable[[dict], float]):
+    """Each param group's starting value, recorded once in the group under
+    ``key`` (so a resumed optimizer keeps it): a list for one optimizer, a
+    dict of lists for several. Shared by the lr and momentum hooks."""
+    bases = {}
+    for name, optim in optimizers_of(runner).items():
+        for group in optim.param_groups:
+            group.setdefault(key, read(group))
+        bases[name] = [g[key] for g in optim.param_groups]
+    return bases.pop(None) if None in bases else bases
+
+
+def per_optimizer(fn: Callable[[list], list], values):
+    """``fn`` applied to a per-group list, or to each list of a dict of them
+    (one per optimizer name)."""
+    if isinstance(values, dict):
+        return {k: fn(v) for k, v in values.items()}
+    return fn(values)
+
+
+def write_groups(runner, values, write: Callable[[dict, float], None]) -> None:
+    """``write(group, value)`` for every param group of the runner's
+    optimizer(s), ``values`` shaped as ``initial_values`` returns them."""
+    for name, optim in optimizers_of(runner).items():
+        group_values = values if name is None else values[name]
+        for group, value in zip(optim.param_groups, group_values):
+            write(group, value)
+
+
+def _read_lr(group: dict) -> float:
+    return group['lr']
+
+
+def _write_lr(group: dict, lr: float) -> None:
+    group['lr'] = lr
+
+
 class LrUpdaterHook(Hook):
     """Base class: sets the learning rate of every param group.
 
@@ -92,13 +129,7 @@ class LrUpdaterHook(Hook):
         return {}
 
     def _set_lr(self, runner, lr_groups) -> None:
-        if isinstance(runner.optimizer, dict):
-            for k, optim in runner.optimizer.items():
-                for group, lr in zip(optim.param_groups, lr_groups[k]):
-                    group['lr'] = lr
-        else:
-            for group, lr in zip(runner.optimizer.param_groups, lr_groups):
-                group['lr'] = lr
+        write_groups(runner, lr_groups, _write_lr)
 
     def get_lr(self, runner, base_lr: float) -> float:
         """The lr of a group with initial lr ``base_lr``, without warm-up."""
@@ -110,34 +141,21 @@ class LrUpdaterHook(Hook):
                                      runner.max_epochs, runner.max_iters)
 
     def get_regular_lr(self, runner) -> Union[List[float], Dict[str, list]]:
-        if isinstance(runner.optimizer, dict):
-            return {
-                k: [self.get_lr(runner, base) for base in self.base_lr[k]]
-                for k in runner.optimizer
-            }
-        return [self.get_lr(runner, base) for base in self.base_lr]
+        return per_optimizer(
+            lambda bases: [self.get_lr(runner, base) for base in bases],
+            self.base_lr)
 
     def get_warmup_lr(self, cur_iters: int):
         """``self.regular_lr`` with the warm-up factor of ``cur_iters``."""
 
-        def warm(regular: list) -> list:
-            return [
+        return per_optimizer(
+            lambda regular: [
                 self.schedule.warm(lr, cur_iters, self.warmup_iters)
                 for lr in regular
-            ]
-
-        if isinstance(self.regular_lr, dict):
-            return {k: warm(v) for k, v in self.regular_lr.items()}
-        return warm(self.regular_lr)
+            ], self.regular_lr)
 
     def before_run(self, runner) -> None:
-        # a resumed optimizer keeps its 'initial_lr'
-        base_lr = {}
-        for name, optim in optimizers_of(runner).items():
-            for group in optim.param_groups:
-                group.setdefault('initial_lr', group['lr'])
-            base_lr[name] = [g['initial_lr'] for g in optim.param_groups]
-        self.base_lr = base_lr.pop(None) if None in base_lr else base_lr
+        self.base_lr = initial_values(runner, 'initial_lr', _read_lr)
 
     def before_train_epoch(self, runner) -> None:
         if self.warmup_iters is None:

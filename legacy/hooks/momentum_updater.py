@@ -7,7 +7,8 @@ from engine.optim.scheduler.closed_form import (annealing_cos,
                                                 annealing_linear,
                                                 momentum_schedule)
 from .hook import HOOKS, Hook
-from .lr_updater import optimizers_of
+from .lr_updater import (initial_values, optimizers_of, per_optimizer,
+                         write_groups)
 
 __all__ = [
     'MomentumUpdaterHook', 'StepMomentumUpdaterHook',
@@ -68,14 +69,7 @@ class MomentumUpdaterHook(Hook):
         return {}
 
     def _set_momentum(self, runner, momentum_groups) -> None:
-        if isinstance(runner.optimizer, dict):
-            for k, optim in runner.optimizer.items():
-                for group, mom in zip(optim.param_groups, momentum_groups[k]):
-                    _set_group_momentum(group, mom)
-        else:
-            for group, mom in zip(runner.optimizer.param_groups,
-                                  momentum_groups):
-                _set_group_momentum(group, mom)
+        write_groups(runner, momentum_groups, _set_group_momentum)
 
     def get_momentum(self, runner, base_momentum) -> float:
         """The momentum of a group with base ``base_momentum``, without
@@ -89,35 +83,22 @@ class MomentumUpdaterHook(Hook):
                                      runner.max_iters)
 
     def get_regular_momentum(self, runner) -> Union[list, Dict[str, list]]:
-        if isinstance(runner.optimizer, dict):
-            return {
-                k: [self.get_momentum(runner, b)
-                    for b in self.base_momentum[k]]
-                for k in runner.optimizer
-            }
-        return [self.get_momentum(runner, b) for b in self.base_momentum]
+        return per_optimizer(
+            lambda bases: [self.get_momentum(runner, b) for b in bases],
+            self.base_momentum)
 
     def get_warmup_momentum(
             self, cur_iters: int) -> Union[List[float], Dict[str, list]]:
 
-        def warm(regular: list) -> list:
-            return [
+        return per_optimizer(
+            lambda regular: [
                 self.schedule.warm(m, cur_iters, self.warmup_iters)
                 for m in regular
-            ]
-
-        if isinstance(self.regular_momentum, dict):
-            return {k: warm(v) for k, v in self.regular_momentum.items()}
-        return warm(self.regular_momentum)
+            ], self.regular_momentum)
 
     def before_run(self, runner) -> None:
-        # a resumed optimizer keeps its 'initial_momentum'
-        bases = {}
-        for name, optim in optimizers_of(runner).items():
-            for group in optim.param_groups:
-                group.setdefault('initial_momentum', _group_momentum(group))
-            bases[name] = [g['initial_momentum'] for g in optim.param_groups]
-        self.base_momentum = bases.pop(None) if None in bases else bases
+        self.base_momentum = initial_values(runner, 'initial_momentum',
+                                            _group_momentum)
 
     def before_train_epoch(self, runner) -> None:
         if not self.by_epoch:
