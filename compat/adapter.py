@@ -183,14 +183,18 @@ class LegacyModelAdapter:
             with context:
                 data = self.data_preprocessor(data, True)
                 outputs = legacy_step(self, data, proxy, **kwargs)
-        self._compat_check_outputs(outputs, 'train_step')
+        if outputs.__class__ is not dict:
+            self._compat_check_outputs(outputs, 'train_step')
         # a plain attribute: nn.Module.__setattr__ would check the value
         # against parameters, buffers and modules on every iteration
         self.__dict__['_compat_last_outputs'] = outputs
         if not self._compat_update_params:
             return outputs
         if proxy.steps == steps_before:
-            loss = self._compat_loss(outputs, 'train_step')
+            loss = outputs.get('loss')
+            # the usual scalar loss passes without the checks' calls
+            if loss.__class__ is not torch.Tensor or loss.ndim != 0:
+                loss = self._compat_loss(outputs, 'train_step')
             if several:
                 raise TypeError(
                     f'{self._compat_name()}.train_step returned a loss without '

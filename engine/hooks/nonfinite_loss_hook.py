@@ -15,12 +15,29 @@ ACTIONS = ('stop', 'skip')
 
 
 def all_finite(tensors: List[torch.Tensor]) -> bool:
-    """One device sync for all of them; scalars on the CPU are read
-    directly (cheaper than launching kernels to stack them)."""
-    if all(t.is_cpu and t.numel() == 1 for t in tensors):
-        return all(math.isfinite(t.item()) for t in tensors)
+    """Whether every element of ``tensors`` is finite, with one device sync
+    for all of them.
+
+    Scalars on the CPU are read directly (no sync, cheaper than launching
+    kernels) and summed: a non-finite value makes the sum non-finite, and
+    only then (or when finite values overflow the sum) are they looked at
+    one by one. The others are checked together in one batched kernel.
+    """
+    total = 0.0
+    remote = []
+    for tensor in tensors:
+        if tensor.is_cpu and tensor.numel() == 1:
+            total += tensor.item()
+        else:
+            remote.append(tensor)
+    if not math.isfinite(total) and not all(
+            math.isfinite(t.item()) for t in tensors
+            if t.is_cpu and t.numel() == 1):
+        return False
+    if not remote:
+        return True
     return bool(
-        torch.isfinite(torch.cat([t.reshape(-1) for t in tensors])).all())
+        torch.isfinite(torch.cat([t.reshape(-1) for t in remote])).all())
 
 
 def _wrappers(runner: Any) -> list:
@@ -130,19 +147,28 @@ class NonFiniteLossHook(Hook):
         self._count = 0
         self._report_skips()
         pending, self._pending = self._pending, []
-        per_iter = [[
-            value for key, value in outputs.items()
+        losses = [
+            value for outputs in pending if isinstance(outputs, dict)
+            for key, value in outputs.items()
             if 'loss' in key and isinstance(value, torch.Tensor)
-        ] if isinstance(outputs, dict) else [] for outputs in pending]
-        flat = [value for values in per_iter for value in values]
-        if not flat or all_finite(flat):
-            return
-        for index, values in enumerate(per_iter):
+        ]
+        if not all_finite(losses):
+            self._raise_first_nonfinite(pending)
+
+    def _raise_first_nonfinite(self, pending: List[Any]) -> None:
+        """Raise for the first of ``pending`` with a non-finite loss."""
+        for index, outputs in enumerate(pending):
+            if not isinstance(outputs, dict):
+                continue
+            values = [
+                value for key, value in outputs.items()
+                if 'loss' in key and isinstance(value, torch.Tensor)
+            ]
             if all(bool(torch.isfinite(value).all()) for value in values):
                 continue
             losses = {
                 key: (value.item() if value.numel() == 1 else value.tolist())
-                for key, value in pending[index].items()
+                for key, value in outputs.items()
                 if isinstance(value, torch.Tensor)
             }
             raise NonFiniteLossError(

@@ -1,5 +1,5 @@
 """Steps the parameter schedulers at the right moments of training."""
-from typing import Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 from engine.registry import HOOKS
 from .hook import DATA_BATCH, Hook
@@ -34,15 +34,33 @@ class ParamSchedulerHook(Hook):
 
     priority = 'LOW'
 
+    def __init__(self) -> None:
+        # the iteration-based schedulers, found once per run in before_train
+        self._per_iter: Optional[List[Any]] = None
+
+    @staticmethod
+    def _iteration_based(runner) -> List[Any]:
+        return [
+            scheduler for schedulers in _scheduler_lists(runner)
+            for scheduler in schedulers if not scheduler.by_epoch
+        ]
+
+    def before_train(self, runner) -> None:
+        self._per_iter = self._iteration_based(runner)
+
+    def after_train(self, runner) -> None:
+        self._per_iter = None
+
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
                          data_batch: DATA_BATCH = None,
                          outputs: Optional[dict] = None) -> None:
-        for schedulers in _scheduler_lists(runner):
-            for scheduler in schedulers:
-                if not scheduler.by_epoch:
-                    scheduler.step()
+        schedulers = self._per_iter
+        if schedulers is None:  # called outside a run's train loop
+            schedulers = self._iteration_based(runner)
+        for scheduler in schedulers:
+            scheduler.step()
 
     def after_train_epoch(self, runner) -> None:
         for schedulers in _scheduler_lists(runner):

@@ -5,6 +5,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 import torch
 
+from engine.optim.base import BaseOptimWrapper
 from engine.registry import HOOKS
 from .hook import DATA_BATCH, Hook
 
@@ -17,6 +18,10 @@ def _is_scalar(value: Any) -> bool:
     if isinstance(value, torch.Tensor):
         return value.numel() == 1
     return False
+
+
+# reports ``lr`` of each group only (and ``base_lr`` with paramwise settings)
+_PLAIN_GET_LR = BaseOptimWrapper.get_lr
 
 
 class _Keys(dict):
@@ -83,7 +88,14 @@ class RuntimeInfoHook(Hook):
         # 'iter' was registered (as resumable) in before_train; writing the
         # dict directly skips that bookkeeping on every iteration.
         hub.runtime_info['iter'] = runner.iter
-        lr_dict = runner.optim_wrapper.get_lr()
+        wrapper = runner.optim_wrapper
+        if (type(wrapper).get_lr is _PLAIN_GET_LR
+                and wrapper.base_param_settings is None):
+            # what get_lr()['lr'][0] is, without building the dict
+            hub.update_scalar('train/lr',
+                              wrapper.optimizer.param_groups[0]['lr'])
+            return
+        lr_dict = wrapper.get_lr()
         if not isinstance(lr_dict, dict):
             raise TypeError(
                 'runner.optim_wrapper.get_lr() must return a dict of '

@@ -78,6 +78,8 @@ class LogProcessor:
         self.log_with_hierarchy = log_with_hierarchy
         self.mean_pattern = re.compile(mean_pattern)
         self._check_custom_cfg()
+        # (mode, reserve_prefix) -> (pattern, hub keys, result): _scalar_keys
+        self._key_cache: dict = {}
 
     def _check_custom_cfg(self) -> None:
         names = set()
@@ -120,23 +122,44 @@ class LogProcessor:
                     f'{window!r}')
         return parsed
 
+    def _scalar_keys(self, runner, mode: str, reserve_prefix: bool
+                     ) -> List[Tuple[str, str, bool]]:
+        """(hub key, tag key, averaged?) of the histories of ``mode``.
+
+        Worked out once per set of hub keys rather than with a string test
+        and a regex search per key at every log line; recomputed when a key
+        appears or ``mean_pattern`` is replaced.
+        """
+        scalars = runner.message_hub.log_scalars
+        names = list(scalars)
+        cache_key = (mode, reserve_prefix)
+        cached = self._key_cache.get(cache_key)
+        if cached is not None and cached[0] is self.mean_pattern and \
+                cached[1] == names:
+            return cached[2]
+        prefix = f'{mode}/'
+        keys = []
+        for key in scalars:
+            if key.startswith(mode):
+                name = key if reserve_prefix else _strip_prefix(key, prefix)
+                keys.append(
+                    (key, name, self.mean_pattern.search(name) is not None))
+        self._key_cache[cache_key] = (self.mean_pattern, names, keys)
+        return keys
+
     def _collect_scalars(self, custom_cfg: List[dict], runner, mode: str,
                          reserve_prefix: bool = False) -> OrderedDict:
         """Statistics of the histories of ``mode``, keyed without (or with)
         the ``mode/`` prefix."""
         prefix = f'{mode}/'
-        buffers = OrderedDict()
-        for key, buffer in runner.message_hub.log_scalars.items():
-            if key.startswith(mode):
-                if not reserve_prefix:
-                    key = _strip_prefix(key, prefix)
-                buffers[key] = buffer
+        log_scalars = runner.message_hub.log_scalars
         tag = OrderedDict()
-        for key, buffer in buffers.items():
-            if self.mean_pattern.search(key) is not None:
-                tag[key] = buffer.mean(self.window_size)
-            else:
-                tag[key] = buffer.current()
+        buffers = {}
+        window = self.window_size
+        for key, name, averaged in self._scalar_keys(runner, mode,
+                                                     reserve_prefix):
+            buffer = buffers[name] = log_scalars[key]
+            tag[name] = buffer.mean(window) if averaged else buffer.current()
         for cfg in custom_cfg:
             args = dict(cfg)
             data_src = args.pop('data_src')
@@ -170,6 +193,19 @@ class LogProcessor:
     def get_log_after_iter(self, runner, batch_idx: int,
                            mode: str) -> Tuple[dict, str]:
         """Tags and the log line after an iteration of ``mode``."""
+        tag, log_tag = self._tags_after_iter(runner, batch_idx, mode)
+        return tag, self._line_after_iter(runner, batch_idx, mode, tag,
+                                          log_tag)
+
+    def get_tag_after_iter(self, runner, batch_idx: int, mode: str) -> dict:
+        """The tags of :meth:`get_log_after_iter` without its line: the
+        logger hook asks for this when its logger would drop the line, and
+        saves the formatting."""
+        return self._tags_after_iter(runner, batch_idx, mode)[0]
+
+    def _tags_after_iter(self, runner, batch_idx: int,
+                         mode: str) -> Tuple[dict, OrderedDict]:
+        """(tag, statistics keyed for the line) after an iteration."""
         if mode not in _MODES:
             raise ValueError(f'mode must be one of {_MODES}, got {mode!r}')
         parsed_cfg = self._parse_windows_size(runner, batch_idx,
@@ -179,25 +215,42 @@ class LogProcessor:
         # shallow copy separates the two dicts as well as a deep one.
         tag = (self._collect_scalars(parsed_cfg, runner, mode, True)
                if self.log_with_hierarchy else OrderedDict(log_tag))
+        trains = _has_train_loop(runner)
+        if self.by_epoch and mode in ('train', 'val'):
+            tag['epoch'] = self._epoch(runner, mode)
+        tag['iter'] = runner.iter + 1 if trains else 0
+        if self._cuda_available():
+            tag['memory'] = max_cuda_memory_mb(
+                getattr(runner.model, 'output_device', None))
+        return tag, log_tag
 
+    def _cuda_available(self) -> bool:
+        """``torch.cuda.is_available()``, asked once: the answer is fixed
+        for the life of the process."""
+        available = self.__dict__.get('_has_cuda')
+        if available is None:
+            available = self._has_cuda = torch.cuda.is_available()
+        return available
+
+    def _line_after_iter(self, runner, batch_idx: int, mode: str, tag: dict,
+                         log_tag: OrderedDict) -> str:
+        """The log line for the statistics of :meth:`_tags_after_iter`
+        (``log_tag`` is consumed)."""
         lr_items = []
         for key, value in tag.items():
             if key.endswith('lr'):
                 key = _strip_prefix(key, f'{mode}/')
                 log_tag.pop(key)
                 lr_items.append(f'{key}: {value:.{self.num_digits}e}')
-        trains = _has_train_loop(runner)
 
         if self.by_epoch:
             loader_len = self._dataloader_len(runner, mode)
             iter_str = str(batch_idx + 1).rjust(len(str(loader_len)))
             if mode in ('train', 'val'):
-                epoch = self._epoch(runner, mode)
-                epoch_str = f'[{epoch}]'
-                if trains:
+                epoch_str = f'[{tag["epoch"]}]'
+                if _has_train_loop(runner):
                     width = len(str(runner.max_epochs)) + 3
                     epoch_str = epoch_str.rjust(width)
-                tag['epoch'] = epoch
                 log_str = (f'Epoch({mode}){epoch_str}'
                            f'[{iter_str}/{loader_len}]  ')
             else:
@@ -209,7 +262,6 @@ class LogProcessor:
             loader_len = self._dataloader_len(runner, mode)
             iter_str = str(batch_idx + 1).rjust(len(str(loader_len)))
             log_str = f'Iter({mode}) [{iter_str}/{loader_len}]  '
-        tag['iter'] = runner.iter + 1 if trains else 0
         log_str += ' '.join(lr_items) + '  '
 
         hub = runner.message_hub
@@ -220,11 +272,8 @@ class LogProcessor:
             data_time = self._fmt(log_tag.pop('data_time'))
             log_str += f'eta: {eta}  time: {time}  data_time: {data_time}  '
 
-        if torch.cuda.is_available():
-            memory = max_cuda_memory_mb(
-                getattr(runner.model, 'output_device', None))
-            log_str += f'memory: {memory}  '
-            tag['memory'] = memory
+        if 'memory' in tag:
+            log_str += f'memory: {tag["memory"]}  '
 
         if mode in ('train', 'val'):
             items = []
@@ -235,7 +284,7 @@ class LogProcessor:
                     value = self._fmt(value)
                 items.append(f'{name}: {value}')
             log_str += '  '.join(items)
-        return tag, log_str
+        return log_str
 
     def get_log_after_epoch(self,
                             runner,

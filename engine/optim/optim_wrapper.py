@@ -15,9 +15,9 @@ from torch.optim import Optimizer
 from engine.logging import MessageHub, print_log
 from engine.registry import OPTIM_WRAPPERS
 from .base import BaseOptimWrapper
+from .torch_shortcuts import optimizer_step, optimizer_zero_grad
 
 # The stock implementation; see OptimWrapper.zero_grad.
-_TORCH_ZERO_GRAD = torch.optim.Optimizer.zero_grad
 
 _NULL_CONTEXT = contextlib.nullcontext()
 
@@ -174,27 +174,17 @@ class OptimWrapper(BaseOptimWrapper):
         self._inner_count += 1
 
     def zero_grad(self, **kwargs) -> None:
-        """``optimizer.zero_grad(**kwargs)``.
-
-        For a stock torch optimizer called without arguments the gradients are
-        set to ``None`` here directly: that is exactly what
-        ``Optimizer.zero_grad()`` (``set_to_none=True``) does, but torch's
-        version wraps it in a profiler record that costs 10-15 us per call,
-        several percent of a small model's iteration. A subclass that
-        overrides ``zero_grad``, or any argument, goes through torch.
-        """
-        if kwargs or type(self.optimizer).zero_grad is not _TORCH_ZERO_GRAD:
-            self.optimizer.zero_grad(**kwargs)
-            return
-        for group in self.optimizer.param_groups:
-            for param in group['params']:
-                param.grad = None
+        """``optimizer.zero_grad(**kwargs)``, without torch's profiler record
+        when nothing could observe it (see :mod:`.torch_shortcuts`)."""
+        optimizer_zero_grad(self.optimizer, **kwargs)
 
     def step(self, **kwargs) -> None:
-        """Clip the gradients if configured, then ``optimizer.step()``."""
+        """Clip the gradients if configured, then ``optimizer.step()``
+        (without torch's profiler wrapper when nothing could observe it,
+        see :mod:`.torch_shortcuts`)."""
         if self.clip_func is not None:
             self._clip_grad()
-        self.optimizer.step(**kwargs)
+        optimizer_step(self.optimizer, **kwargs)
 
     def optim_context(self, model: nn.Module) -> ContextManager:
         """Context for the forward pass of one ``update_params``.

@@ -48,7 +48,9 @@ class LossWatch:
     def add(self, runner: Any, loss: torch.Tensor) -> None:
         """Remember this iteration's loss; check when due."""
         iteration = runner.iter + 1
-        self._pending.append((iteration, runner.epoch + 1, loss.detach(),
+        # The loss itself, not a detached copy: after its backward pass it
+        # holds no saved tensors, and the check only reads its value.
+        self._pending.append((iteration, runner.epoch + 1, loss,
                               runner.outputs.get('log_vars')))
         if iteration % self.interval == 0 or iteration == runner.max_iters:
             self.check()
@@ -61,8 +63,8 @@ class LossWatch:
         if all_finite([loss for _, _, loss, _ in pending]):
             return
         for iteration, epoch, loss, log_vars in pending:
-            if not bool(torch.isfinite(loss).all()):
-                raise NonFiniteLossError(_values(loss, log_vars),
+            if not bool(torch.isfinite(loss.detach()).all()):
+                raise NonFiniteLossError(_values(loss.detach(), log_vars),
                                          iteration=iteration, epoch=epoch)
 
     @staticmethod

@@ -205,3 +205,21 @@ def test_legacy_dynamic_loss_scaling_logs_the_skipped_steps(tmp_path, caplog):
     assert skipped > 0
     assert f'Loss scaling skipped {skipped} optimizer step(s) with inf/NaN ' \
         f'gradients ({skipped} in all)' in caplog.text
+
+
+@pytest.mark.parametrize('values, finite', [
+    ([1.0, 2.0], True),
+    ([1e308, 1e308], True),  # the sum overflows; the values are finite
+    ([1e308, float('inf')], False),
+    ([float('-inf'), float('inf')], False),  # the sum is NaN
+    ([0.5, float('nan')], False),
+    ([], True),
+])
+def test_all_finite_reads_cpu_scalars_and_survives_an_overflowing_sum(
+        values, finite):
+    from engine.hooks.nonfinite_loss_hook import all_finite
+    tensors = [torch.tensor(v, dtype=torch.float64) for v in values]
+    assert all_finite(tensors) is finite
+    # the same values as one-element vectors take the batched path
+    assert all_finite([t.reshape(1, 1).expand(1, 2) for t in tensors]) \
+        is finite

@@ -104,6 +104,8 @@ class _ClosedFormScheduler(_ParamScheduler):
             self._init_policy_groups(optimizer.param_groups)
         initial = _init_base_values(optimizer, param_name, last_step)
         self._bases = self._group_bases(initial)
+        # (epoch, values) of an epoch-based policy, see _get_value
+        self._epoch_values: Optional[tuple] = None
         super().__init__(optimizer, param_name, begin, end, last_step,
                          by_epoch, verbose)
 
@@ -149,16 +151,28 @@ class _ClosedFormScheduler(_ParamScheduler):
         it = self._global_step
         length = self.epoch_length
         epoch = it // length if length else 0
+        # An epoch-based policy past its warm-up has one value per epoch:
+        # it is computed at the epoch's first step and reused until the
+        # next (the same floats, without re-evaluating the policy at every
+        # iteration).
+        cache = self._epoch_values
+        if cache is not None and cache[0] == epoch:
+            return cache[1]
         value = self._schedule.value
-        return [
+        values = [
             value(base, epoch, it, self.max_epochs, self.max_iters, length)
             for base in self._bases
         ]
+        if self._schedule.by_epoch and it >= self._schedule.warmup_length(
+                length):
+            self._epoch_values = (epoch, values)
+        return values
 
     def state_dict(self) -> dict:
         """Plain-typed state: the compiled policy is rebuilt on load."""
         state = super().state_dict()
         state.pop('_schedule', None)
+        state.pop('_epoch_values', None)
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -166,6 +180,7 @@ class _ClosedFormScheduler(_ParamScheduler):
         wins over the config, as for every scheduler)."""
         super().load_state_dict(state_dict)
         self._schedule = self._compile(self.policy_cfg)
+        self._epoch_values = None
 
 
 @PARAM_SCHEDULERS.register_module()

@@ -66,3 +66,41 @@ def test_bad_mode_is_rejected(unique_name):
         LogProcessor().get_log_after_iter(runner, 0, 'predict')
     with pytest.raises(ValueError, match='mode'):
         LogProcessor().get_log_after_epoch(runner, 0, 'train')
+
+
+def test_tags_alone_equal_the_tags_of_a_full_log(unique_name):
+    """The logger hook asks for the tags only when its logger drops INFO
+    lines; they must be the ones get_log_after_iter returns."""
+    hub = MessageHub.get_instance(unique_name)
+    for value in (1.0, 2.0, 4.0):
+        hub.update_scalar('train/loss', value)
+        hub.update_scalar('train/lr', 0.1)
+        hub.update_scalar('train/time', 0.5)
+    for kwargs in (dict(), dict(by_epoch=False),
+                   dict(log_with_hierarchy=True)):
+        runner = FakeRunner(hub, iter=2, max_iters=3)
+        full, _ = LogProcessor(**kwargs).get_log_after_iter(runner, 2,
+                                                           'train')
+        alone = LogProcessor(**kwargs).get_tag_after_iter(runner, 2, 'train')
+        assert list(alone.items()) == list(full.items())
+
+
+def test_new_keys_and_a_new_pattern_are_seen_after_the_first_line(
+        unique_name):
+    """Which keys are averaged is worked out once and kept; a key logged
+    for the first time later, or a replaced mean_pattern, must show."""
+    import re
+    hub = MessageHub.get_instance(unique_name)
+    processor = LogProcessor(window_size=2)
+    runner = FakeRunner(hub, iter=1, max_iters=3)
+    hub.update_scalar('train/loss', 1.0)
+    hub.update_scalar('train/loss', 3.0)
+    assert processor.get_tag_after_iter(runner, 1, 'train') == dict(
+        loss=2.0, epoch=1, iter=2)
+    hub.update_scalar('train/acc', 0.5)
+    hub.update_scalar('train/acc', 0.7)
+    tag = processor.get_tag_after_iter(runner, 1, 'train')
+    assert tag['acc'] == 0.7  # not a mean: its latest value
+    processor.mean_pattern = re.compile(r'.*(loss|acc).*')
+    tag = processor.get_tag_after_iter(runner, 1, 'train')
+    assert tag['acc'] == (0.5 + 0.7) / 2

@@ -214,3 +214,38 @@ def test_seed_gives_same_model_and_data_order(tmp_path):
 
     first, second = run('s1'), run('s2')
     assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_scalar_log_is_the_same_whether_lines_are_shown_or_not(tmp_path):
+    """With log_level WARNING the logger hook skips formatting the train
+    lines nobody sees; the JSON scalar records must not change."""
+    logs = {}
+    for level in ('INFO', 'WARNING'):
+        torch.manual_seed(0)
+        runner = Runner(**runner_kwargs(tmp_path / level, f'lv_{level}',
+                                        log_level=level))
+        runner.train()
+        logs[level] = _scalar_log(runner)
+    for shown, hidden in zip(logs['INFO'], logs['WARNING'], strict=True):
+        assert list(shown) == list(hidden)  # same keys, same order
+        for key in ('time', 'data_time'):  # clock readings
+            shown.pop(key, None)
+            hidden.pop(key, None)
+        assert shown == hidden
+
+
+def test_scalar_log_is_on_disk_at_each_epoch_end(tmp_path):
+    """The scalar lines are buffered between flushes; an epoch end pushes
+    them to the file, so a crash in the next epoch loses none of them."""
+    seen = []
+
+    class ReadLog(Hook):
+        priority = 'LOWEST'
+
+        def after_train_epoch(self, runner):
+            seen.append(len(_scalar_log(runner)))
+
+    runner = Runner(**runner_kwargs(tmp_path, 'flush',
+                                    custom_hooks=[ReadLog()]))
+    runner.train()
+    assert seen == [2, 5]  # two train lines per epoch, one val line
