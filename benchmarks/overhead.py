@@ -222,6 +222,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     spec = spec_for(args)
     torch.set_num_threads(1)
+    # Framework overhead on the CPU, as the plain loop runs: a GPU is hidden
+    # (CUDA starts lazily, so this still works), or the engine runner would
+    # move its models there.
+    os.environ['CUDA_VISIBLE_DEVICES'] = ''
     load = os.getloadavg()[0]
     print(f'overhead: torch {torch.__version__}, python '
           f'{platform.python_version()}, 1 thread, {os.cpu_count()} cores, '

@@ -24,6 +24,7 @@ Exit status: 0 when every check passes, 1 when one fails, 2 on bad usage.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -72,6 +73,10 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                         help='require bitwise equality, not 1e-6 relative')
     parser.add_argument('--no-plot', action='store_true',
                         help='do not draw parity.png')
+    parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu',
+                        help='train on the CPU (default; a GPU is hidden, '
+                             'as the engine runner would use it) or on the '
+                             'GPU (our three paths only)')
     args = parser.parse_args(argv)
     if args.quick:
         args.scales = 'toy'
@@ -80,6 +85,18 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                       for c in _split(args.scales)]
     except ValueError as exc:
         parser.error(str(exc))
+    if args.device == 'cuda':
+        if args.reference:
+            parser.error('--reference runs on the CPU only (mmcv 1.7.2 and '
+                         'mmengine 0.10.7 are built for it here)')
+        if not torch.cuda.is_available():
+            parser.error('--device cuda: torch sees no GPU here')
+    else:
+        # CUDA is initialised lazily, so hiding it now still works; the
+        # engine runner would otherwise move its models to the GPU.
+        os.environ['CUDA_VISIBLE_DEVICES'] = ''
+    args.cases = [(setting, dataclasses.replace(workload, device=args.device))
+                  for setting, workload in args.cases]
     args.epochs_cap = 2 if args.quick else None
     if args.reference:
         args.reference_python = os.path.join(args.reference, 'bin', 'python')
@@ -197,8 +214,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(1)
     started = time.perf_counter()
+    device = (torch.cuda.get_device_name(0) if args.device == 'cuda'
+              else 'CPU')
     print(f'parity: torch {torch.__version__}, python '
-          f'{platform.python_version()}, 1 thread, tolerance '
+          f'{platform.python_version()}, {device}, 1 thread, tolerance '
           f'{"bitwise" if args.strict else f"bitwise or {REL_TOL:g} relative"}')
     traces = run_ours(args, with_engine_cfg=bool(args.reference))
     checks = list(OUR_CHECKS)
@@ -229,7 +248,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     json_path = os.path.join(args.out, 'parity.json')
     report.write_json(json_path, dict(
         passed=not failures, failures=failures, strict=args.strict,
-        rel_tol=REL_TOL, torch=torch.__version__, reference=meta,
+        rel_tol=REL_TOL, torch=torch.__version__, device=device,
+        reference=meta,
         cases=results))
     note = None if args.no_plot else report.plot_curves(
         os.path.join(args.out, 'parity.png'), results)

@@ -334,6 +334,8 @@ class Workload:
     make_data: Callable[[], list]
     make_legacy: Callable[[], nn.Module]
     make_native: Callable[[type], nn.Module]
+    # where the models train ('cpu' or 'cuda'); see parity.py --device
+    device: str = 'cpu'
 
     @property
     def name(self) -> str:

@@ -20,7 +20,7 @@ def legacy_api() -> types.SimpleNamespace:
     return types.SimpleNamespace(
         Runner=legacy.EpochBasedRunner, Hook=legacy.Hook,
         get_logger=legacy.get_logger, build_optimizer=legacy.build_optimizer,
-        auto_fp16=legacy.auto_fp16)
+        auto_fp16=legacy.auto_fp16, MMDataParallel=legacy.MMDataParallel)
 
 
 def native_api() -> types.SimpleNamespace:

@@ -9,7 +9,7 @@ only the import line, which is the project's promise.
 Namespaces (``types.SimpleNamespace``):
 
 * old style: ``Runner``, ``Hook``, ``get_logger``, ``build_optimizer``,
-  ``auto_fp16``
+  ``auto_fp16`` (and ``MMDataParallel`` for a run on the GPU)
 * new style: ``Runner``, ``Hook``, ``BaseModel``, ``OptimWrapper``,
   ``OptimWrapperDict``
 """
@@ -118,7 +118,7 @@ def legacy_model(api, workload: Workload, setting: Setting) -> torch.nn.Module:
     model = load_initial(workload.make_legacy(), initial_state(workload))
     if 'fp16' in setting.legacy:
         with_auto_fp16(model, api.auto_fp16)
-    return model
+    return model.to(workload.device)
 
 
 def run_old_style(api, path: str, workload: Workload, setting: Setting,
@@ -126,8 +126,14 @@ def run_old_style(api, path: str, workload: Workload, setting: Setting,
     """Train on an MMCV-1.x-style runner exactly as a team's script does."""
     cfg = setting.legacy_cfg()
     model = legacy_model(api, workload, setting)
+    optimizer = build_old_optimizers(api, model, cfg['optimizer'])
+    # On a GPU an MMCV script wraps the model in MMDataParallel, whose
+    # scatter moves each batch to the device; the engine's data
+    # preprocessor does that on the new-style paths.
+    runner_model = model if workload.device == 'cpu' else \
+        api.MMDataParallel(model, device_ids=[0])
     runner = api.Runner(
-        model=model, optimizer=build_old_optimizers(api, model, cfg['optimizer']),
+        model=runner_model, optimizer=optimizer,
         work_dir=work_dir, logger=api.get_logger(name, log_level=logging.WARNING),
         max_epochs=max_epochs)
     runner.register_training_hooks(**old_style_hooks(cfg))
@@ -179,6 +185,7 @@ def run_new_style(api, path: str, model: torch.nn.Module, workload: Workload,
 
 
 def native_model(api, workload: Workload) -> torch.nn.Module:
+    # (the engine runner moves it to the GPU itself when there is one)
     return load_initial(workload.make_native(api.BaseModel),
                         initial_state(workload))
 

@@ -323,7 +323,7 @@ def test_forward_modes_and_test_step():
     assert len(model.test_step([img, label])) == 3  # falls back to val_step
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.cuda
 def test_adapted_model_trains_on_cuda_with_amp(tmp_path):
     """The data preprocessor moves the legacy batch to the model's device
     and AmpOptimWrapper autocasts the legacy train_step."""

@@ -280,7 +280,12 @@ def test_gradient_cumulative_fp16_hook_trains_on_cpu(logger, tmp_path, dtype,
     _close_to_fp32(model, reference, tolerance)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def _seeded_half() -> 'HalfModel':
+    torch.manual_seed(0)
+    return HalfModel()
+
+
+@pytest.mark.cuda
 def test_fp16_optimizer_hook_trains_on_cuda(logger, tmp_path):
     model = HalfModel().cuda()
 
@@ -290,3 +295,35 @@ def test_fp16_optimizer_hook_trains_on_cuda(logger, tmp_path):
                     model=model, loader=loader, max_epochs=2)
     assert model.dtypes[0] == torch.float16
     assert runner.meta['fp16']['loss_scaler']['scale'] > 0
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize('dtype', ['float16', 'bfloat16'])
+def test_fp16_on_cuda_equals_the_adapted_model_on_the_engine(
+        logger, tmp_path, dtype):
+    """Mixed precision on the GPU, one model two ways: the legacy runner's
+    Fp16OptimizerHook and, through compat.adapt and migrate_config, the
+    engine's AmpOptimWrapper. Same kernels in the same order: the same
+    bits."""
+    import compat
+    from engine.runner import Runner
+    if dtype == 'bfloat16' and not torch.cuda.is_bf16_supported():
+        pytest.skip('bfloat16 unsupported on this GPU')
+    fp16 = dict(loss_scale='dynamic', dtype=dtype)
+    loader = [(x.cuda(), y.cuda()) for x, y in regression_loader()]
+    _, old = run(logger, tmp_path / 'legacy',
+                 dict(type='Fp16OptimizerHook', **fp16),
+                 model=_seeded_half().cuda(), loader=loader, max_epochs=2)
+    new = _seeded_half().cuda()
+    kwargs = compat.migrate_config(dict(
+        optimizer=dict(type='SGD', lr=0.1), optimizer_config=dict(),
+        fp16=fp16, runner=dict(type='EpochBasedRunner', max_epochs=2),
+        checkpoint_config=None))
+    Runner(model=compat.adapt(new), work_dir=str(tmp_path / 'engine'),
+           train_dataloader=loader,
+           experiment_name=f'cuda_{dtype}_{tmp_path.name}',
+           **kwargs).train()
+    assert old.dtypes[0] == new.dtypes[0] == getattr(torch, dtype)
+    for a, b in zip(old.parameters(), new.parameters()):
+        assert a.device.type == b.device.type == 'cuda'
+        assert torch.equal(a, b)

@@ -96,7 +96,7 @@ def test_stack_batch_pads_right_and_bottom_to_divisor():
         stack_batch([torch.ones(1, 2), torch.ones(1, 2, 2)])
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.cuda
 def test_cuda_device_follows_the_model_and_moves_batches():
     pre = BaseDataPreprocessor(non_blocking=True).cuda(0)
     assert pre.device == torch.device('cuda', 0)

@@ -167,7 +167,7 @@ def test_bad_arguments_get_clear_errors(kwargs, error, match):
             **kwargs)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.cuda
 @pytest.mark.parametrize('dtype', ['float16', 'bfloat16'])
 def test_trains_on_cuda(dtype):
     if dtype == 'bfloat16' and not torch.cuda.is_bf16_supported():
