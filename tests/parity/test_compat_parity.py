@@ -18,6 +18,9 @@ from .compare import FIXTURES, assert_same, load_fixture
 from .scenarios_compat import run_on_engine
 from .scenarios_legacy import SCENARIOS, STORED_CHECKPOINTS
 
+# bit for bit against numbers recorded from mmcv/mmengine (tests/conftest.py)
+pytestmark = pytest.mark.recorded_numbers
+
 # The engine's own by-products, not values the old model reports; their
 # window differs from LogBuffer's (see docs/parity.md).
 NOT_COMPARED_IN_LOG = {'grad_norm'}

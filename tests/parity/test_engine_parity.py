@@ -9,6 +9,9 @@ from .apis import engine_api
 from .compare import assert_continues, assert_same, load_fixture
 from .scenarios_engine import SCENARIOS
 
+# bit for bit against numbers recorded from mmcv/mmengine (tests/conftest.py)
+pytestmark = pytest.mark.recorded_numbers
+
 ASPECTS = ('params', 'lr', 'groups', 'outputs', 'log', 'metrics', 'counters',
            'checkpoints')
 

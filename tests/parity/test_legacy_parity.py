@@ -12,6 +12,9 @@ from .apis import legacy_api
 from .compare import FIXTURES, assert_continues, assert_same, load_fixture
 from .scenarios_legacy import SCENARIOS, STORED_CHECKPOINTS
 
+# bit for bit against numbers recorded from mmcv/mmengine (tests/conftest.py)
+pytestmark = pytest.mark.recorded_numbers
+
 ASPECTS = ('params', 'lr', 'groups', 'outputs', 'log', 'counters',
            'checkpoints')
 # (scenario, phase) where mmcv is wrong and the phase must instead continue

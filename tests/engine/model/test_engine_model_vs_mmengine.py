@@ -37,6 +37,7 @@ def _assert_bitwise(actual, expected, where=''):
         assert actual == expected, where
 
 
+@pytest.mark.recorded_numbers
 @pytest.mark.parametrize('name', sorted(scenarios.ALL))
 def test_matches_mmengine(name):
     _assert_bitwise(scenarios.ALL[name](engine.model), _load(name), name)

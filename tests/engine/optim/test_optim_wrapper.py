@@ -47,6 +47,7 @@ def _same_scenario(recorded, scenario):
     return recorded['scenario'] == json.loads(json.dumps(scenario))
 
 
+@pytest.mark.recorded_numbers
 @pytest.mark.parametrize('name', sorted(sc.TRAIN_SCENARIOS))
 def test_training_matches_mmengine_bitwise(name):
     """Accumulation with a remainder, clipping by norm/value: same final
