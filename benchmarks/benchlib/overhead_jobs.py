@@ -34,6 +34,7 @@ import json
 import logging
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -211,7 +212,11 @@ def old_style_path(api, workload: Workload, name: str) -> Build:
             optimizer_config=cfg['optimizer_config'],
             log_config=cfg['log_config'])
         loader = prebatched_loader(batches)
-        return lambda: runner.run([loader], [('train', 1)])
+
+        def train():
+            runner.run([loader], [('train', 1)])
+        train.runner = runner  # for kept_history_bytes
+        return train
     return build
 
 
@@ -364,8 +369,58 @@ def _rss_bytes() -> int:
         return -1
 
 
+def _list_bytes(values: list) -> int:
+    """A list and the floats in it (small ints are shared, not counted)."""
+    return sys.getsizeof(values) + sum(
+        sys.getsizeof(v) for v in values if type(v) is float)
+
+
+def _buffer_bytes(buffer: Any) -> int:
+    """Memory of one history of logged values: our HistoryBuffer's columns
+    and pending list, or mmengine's two numpy arrays."""
+    total = 0
+    for name in ('_logs', '_counts'):  # ours
+        column = getattr(buffer, name, None)
+        if column is not None:
+            total += column.array.nbytes
+    for name in ('_pending_logs', '_pending_counts'):  # ours
+        values = getattr(buffer, name, None)
+        if values is not None:
+            total += _list_bytes(values)
+    for name in ('_log_history', '_count_history'):  # mmengine
+        array = getattr(buffer, name, None)
+        if array is not None:
+            total += array.nbytes
+    return total
+
+
+def kept_history_bytes(train: Callable[[], None]) -> int:
+    """Bytes of logged-value history the runner behind ``train`` keeps on
+    purpose: MessageHub histories (mmengine keeps up to a million values
+    per key) or the LogBuffer of the epoch (mmcv). 0 for the plain loop.
+
+    These grow with the run by design and are reported apart from any other
+    growth; they read private attributes of the runners, which is fine for a
+    benchmark and nothing else.
+    """
+    runner = getattr(train, '__self__', None) or getattr(train, 'runner',
+                                                         None)
+    if runner is None:
+        return 0
+    total = 0
+    hub = getattr(runner, 'message_hub', None)
+    if hub is not None:
+        total += sum(_buffer_bytes(b) for b in hub.log_scalars.values())
+    log_buffer = getattr(runner, 'log_buffer', None)
+    if log_buffer is not None:
+        for histories in (log_buffer.val_history, log_buffer.n_history):
+            total += sum(_list_bytes(v) for v in histories.values())
+    return total
+
+
 def traced_peak(build: Build, batches: list) -> Dict[str, int]:
-    """Peak Python memory during training above what was held before it."""
+    """Peak Python memory during training above what was held before it,
+    and the logged-value history kept at the end."""
     with tempfile.TemporaryDirectory() as work_dir:
         tracemalloc.start()
         try:
@@ -379,7 +434,8 @@ def traced_peak(build: Build, batches: list) -> Dict[str, int]:
         finally:
             tracemalloc.stop()
         return dict(peak=peak - before, retained=after - before,
-                    rss_growth=_rss_bytes() - rss)
+                    rss_growth=_rss_bytes() - rss,
+                    history=kept_history_bytes(train))
 
 
 def memory(paths: Dict[str, Build], batches: list, lengths: tuple,
@@ -395,10 +451,15 @@ def memory(paths: Dict[str, Build], batches: list, lengths: tuple,
             peak_kib_short=a['peak'] / 1024, peak_kib_long=b['peak'] / 1024,
             retained_kib_long=b['retained'] / 1024,
             rss_growth_kib_long=b['rss_growth'] / 1024,
-            bytes_per_iter=(b['peak'] - a['peak']) / (long - short))
+            bytes_per_iter=(b['peak'] - a['peak']) / (long - short),
+            history_bytes_per_iter=(b['history'] - a['history'])
+            / (long - short))
     for values in out.values():
         values['excess_bytes_per_iter'] = (values['bytes_per_iter']
                                            - out[baseline]['bytes_per_iter'])
+        values['unexplained_bytes_per_iter'] = (
+            values['excess_bytes_per_iter']
+            - values['history_bytes_per_iter'])
     return out
 
 

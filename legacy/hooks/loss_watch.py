@@ -42,16 +42,17 @@ class LossWatch:
 
     def __init__(self, interval: int = 10) -> None:
         self.interval = interval
-        # (iteration, epoch, detached loss, log_vars), 1-based counters
+        # (iteration, epoch, loss, outputs), 1-based counters
         self._pending: List[Tuple[int, int, torch.Tensor, Any]] = []
 
     def add(self, runner: Any, loss: torch.Tensor) -> None:
         """Remember this iteration's loss; check when due."""
         iteration = runner.iter + 1
         # The loss itself, not a detached copy: after its backward pass it
-        # holds no saved tensors, and the check only reads its value.
+        # holds no saved tensors, and the check only reads its value. The
+        # epoch and the outputs (their log_vars) are for the error message.
         self._pending.append((iteration, runner.epoch + 1, loss,
-                              runner.outputs.get('log_vars')))
+                              runner.outputs))
         if iteration % self.interval == 0 or iteration == runner.max_iters:
             self.check()
 
@@ -62,8 +63,10 @@ class LossWatch:
             return
         if all_finite([loss for _, _, loss, _ in pending]):
             return
-        for iteration, epoch, loss, log_vars in pending:
+        for iteration, epoch, loss, outputs in pending:
             if not bool(torch.isfinite(loss.detach()).all()):
+                log_vars = outputs.get('log_vars') if isinstance(
+                    outputs, dict) else None
                 raise NonFiniteLossError(_values(loss.detach(), log_vars),
                                          iteration=iteration, epoch=epoch)
 

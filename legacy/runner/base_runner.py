@@ -271,6 +271,19 @@ class BaseRunner(TrainingHooksMixin, ExactResumeMixin, metaclass=ABCMeta):
         for method in methods:
             method(self)
 
+    def _direct_stages(self) -> Optional[Dict[str, tuple]]:
+        """The dispatcher's stage -> methods mapping, for a loop that calls
+        the per-iteration stages itself; None when this runner dispatches
+        differently (a subclass or an instance overriding ``call_hook``).
+        The mapping is updated in place when hooks are registered."""
+        if (type(self).call_hook is not BaseRunner.call_hook
+                or 'call_hook' in self.__dict__):
+            return None
+        methods = self._dispatcher.methods
+        for stage in ('before_train_iter', 'after_train_iter'):
+            self._dispatcher.methods_for(stage)  # known stages: present
+        return methods
+
     def get_hook_info(self) -> str:
         """Which hooks run at each stage, as logged when the run starts."""
         return describe(self._dispatcher, _priority_name)

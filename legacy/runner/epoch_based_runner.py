@@ -64,13 +64,24 @@ class EpochBasedRunner(BaseRunner):
                                   position.get('pass_rng'))
             self._restore_rng()
         stop = self._stop
+        # The stage -> methods mapping when this runner dispatches with
+        # BaseRunner.call_hook (see _direct_stages): the loop then calls the
+        # per-iteration hook methods itself, the same ones in the same order.
+        stages = self._direct_stages()
         for i, data_batch in enumerate(batches, cursor.served):
             cursor.served = i + 1
             self.data_batch = data_batch
             self._inner_iter = i
-            call_hook('before_train_iter')
-            self.run_iter(data_batch, train_mode=True, **kwargs)
-            call_hook('after_train_iter')
+            if stages is None:
+                call_hook('before_train_iter')
+                self.run_iter(data_batch, train_mode=True, **kwargs)
+                call_hook('after_train_iter')
+            else:
+                for method in stages['before_train_iter']:
+                    method(self)
+                self.run_iter(data_batch, train_mode=True, **kwargs)
+                for method in stages['after_train_iter']:
+                    method(self)
             del self.data_batch
             self._iter += 1
             if stop.received is not None:

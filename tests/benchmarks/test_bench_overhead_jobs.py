@@ -82,3 +82,39 @@ def test_prebatched_loader_hands_out_the_batches_unchanged():
     got = list(oj.prebatched_loader(batches))
     assert len(got) == 3
     assert all(a[0] is b[0] and a[1] is b[1] for a, b in zip(got, batches))
+
+
+class _HistoryRunner:
+    """Keeps one float per iteration in a MessageHub history, read every 10
+    iterations as a logger does, and optionally leaks 200 bytes per
+    iteration besides."""
+
+    def __init__(self, batches, leak):
+        from engine.logging import MessageHub
+        self.batches, self.leak, self.kept = batches, leak, []
+        self.message_hub = MessageHub(f'bench-history-{id(self)}')
+
+    def train(self):
+        for i, _ in enumerate(self.batches):
+            self.message_hub.update_scalar('train/loss', float(i))
+            if i % 10 == 9:  # the logger's reads
+                self.message_hub.get_scalar('train/loss').mean(10)
+            if self.leak:
+                self.kept.append(bytearray(200))
+
+
+def test_kept_history_is_told_apart_from_a_leak():
+    import overhead
+
+    def path(leak):
+        def build(batches, epochs, work_dir, stamps):
+            return _HistoryRunner(batches, leak).train
+        return build
+
+    out = oj.memory(dict(plain=fake_path(1e-4), history=path(False),
+                         leaky=path(True)), list(range(4000)), (1000, 4000))
+    history = out['history']
+    assert history['history_bytes_per_iter'] == pytest.approx(8, rel=0.3)
+    assert overhead.memory_verdict(history) == 'history'
+    assert overhead.memory_verdict(out['leaky']) == 'GROWS'
+    assert overhead.memory_verdict(out['plain']) == 'flat'

@@ -196,3 +196,28 @@ def test_an_overridden_call_hook_sees_every_stage(logger, tmp_path,
     runner.run([regression_loader(4, 2)], [('train', 1)])
     per_iter = [s for s in stages if s.endswith('_train_iter')]
     assert per_iter == ['before_train_iter', 'after_train_iter'] * 2
+
+
+def test_a_hook_registered_mid_epoch_runs_from_the_next_iteration(
+        logger, tmp_path):
+    """The epoch loop calls the per-iteration hook methods itself; the
+    mapping it reads is the dispatcher's, updated when hooks register."""
+    seen = []
+
+    class Late(legacy.Hook):
+        def after_train_iter(self, runner):
+            seen.append(runner.iter)
+
+    class Registrar(legacy.Hook):
+        def after_train_iter(self, runner):
+            if runner.iter == 1:
+                runner.register_hook(Late())
+
+    model = RegressionModel()
+    runner = legacy.EpochBasedRunner(
+        model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        work_dir=str(tmp_path), logger=logger, max_epochs=1)
+    runner.register_training_hooks(lr_config=None, optimizer_config=dict())
+    runner.register_hook(Registrar(), priority='HIGHEST')
+    runner.run([regression_loader(8, 2)], [('train', 1)])
+    assert seen == [2, 3]  # the stage being run keeps its list
