@@ -46,12 +46,15 @@ def translate_schedule(kind: str, field: str, cfg: Any,
         policy_cfg.setdefault('by_epoch', False)
     compile_ = lr_schedule if kind == 'lr' else momentum_schedule
     try:
-        compile_(policy_cfg)
+        schedule = compile_(policy_cfg)
     except (TypeError, ValueError, KeyError) as exc:
         message = exc.args[0] if exc.args else str(exc)
         raise type(exc)(f'{field}: {message}') from None
     sched = dict(type=_SCHEDULER_TYPES[kind], policy_cfg=policy_cfg)
-    if by_epoch_runner:
+    if by_epoch_runner and schedule.by_epoch and schedule.warmup is None:
+        # one value per epoch: stepped at epoch ends, nothing per iteration
+        sched['by_epoch'] = True
+    elif by_epoch_runner:
         sched['convert_to_iter_based'] = True
     else:
         sched['by_epoch'] = False

@@ -98,8 +98,9 @@ def test_seed_config_translation():
         runner=dict(type='EpochBasedRunner', max_epochs=5)))
     assert migrated['optim_wrapper'] == dict(
         type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01))
+    # an epoch-based policy without warm-up steps at epoch ends, as mmcv's
     assert migrated['param_scheduler'] == [
-        dict(type='ClosedFormLR', convert_to_iter_based=True,
+        dict(type='ClosedFormLR', by_epoch=True,
              policy_cfg=dict(policy='step', step=[2, 3]))
     ]
     assert migrated['train_cfg'] == dict(by_epoch=True, max_epochs=5)

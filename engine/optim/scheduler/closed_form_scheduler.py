@@ -58,8 +58,11 @@ class _ClosedFormScheduler(_ParamScheduler):
         optimizer_name: key of per-optimizer dicts in the policy (OneCycle's
             ``max_lr``...); default: the optimizer class name, as mmcv.
         begin, end, last_step, verbose: as for every scheduler.
-        by_epoch: must be False; use ``convert_to_iter_based=True`` for an
-            epoch-based run.
+        by_epoch: False (the scheduler steps every iteration; use
+            ``convert_to_iter_based=True`` for an epoch-based run), or True
+            for an epoch-based policy without warm-up, whose value only
+            changes from one epoch to the next: it then steps at epoch ends,
+            like mmcv's hook, and costs nothing per iteration.
     """
 
     def __init__(self,
@@ -75,20 +78,31 @@ class _ClosedFormScheduler(_ParamScheduler):
                  last_step: int = -1,
                  by_epoch: bool = False,
                  verbose: bool = False):
-        if by_epoch:
-            raise ValueError(
-                f'{type(self).__name__} steps every iteration: build it with '
-                'convert_to_iter_based=True (epoch-based runs) or '
-                'by_epoch=False')
         self._schedule = self._compile(policy_cfg)
         self.policy_cfg = _plain(policy_cfg)
-        if max_iters is None and end != INF:
+        if by_epoch:
+            # Stepping at epoch ends is exact only where the value cannot
+            # change inside an epoch: an epoch-based policy, no warm-up.
+            if not self._schedule.by_epoch or \
+                    self._schedule.warmup is not None:
+                raise ValueError(
+                    f'{type(self).__name__} with by_epoch=True needs an '
+                    'epoch-based policy without warm-up; this one changes '
+                    f'within epochs ({policy_cfg!r}): build it with '
+                    'convert_to_iter_based=True (epoch-based runs) or '
+                    'by_epoch=False')
+            if max_epochs is None and end != INF:
+                max_epochs = end
+            if max_iters is None and max_epochs is not None and \
+                    epoch_length:
+                max_iters = max_epochs * epoch_length
+        elif max_iters is None and end != INF:
             max_iters = end
         if (max_epochs is None and max_iters is not None and epoch_length
                 and max_iters % epoch_length == 0):
             max_epochs = max_iters // epoch_length
-        if epoch_length is None and (self._schedule.by_epoch
-                                     or self._schedule.warmup_by_epoch):
+        if epoch_length is None and not by_epoch and (
+                self._schedule.by_epoch or self._schedule.warmup_by_epoch):
             raise ValueError(
                 f'{type(self).__name__}: the policy {policy_cfg!r} is '
                 'epoch-based and needs epoch_length (use '
@@ -148,9 +162,13 @@ class _ClosedFormScheduler(_ParamScheduler):
                    epoch_length=epoch_length, max_epochs=max_epochs, **kwargs)
 
     def _get_value(self) -> list:
-        it = self._global_step
         length = self.epoch_length
-        epoch = it // length if length else 0
+        if self.by_epoch:  # counted in epochs (see __init__)
+            epoch = self._global_step
+            it = epoch * length if length else 0
+        else:
+            it = self._global_step
+            epoch = it // length if length else 0
         # An epoch-based policy past its warm-up has one value per epoch:
         # it is computed at the epoch's first step and reused until the
         # next (the same floats, without re-evaluating the policy at every

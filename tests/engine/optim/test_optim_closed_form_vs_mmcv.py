@@ -215,11 +215,46 @@ def test_epoch_policy_without_epoch_length_is_refused():
             dict(type='ClosedFormLR', by_epoch=False, end=10,
                  policy_cfg=dict(policy='step', step=2)),
             default_args=dict(optimizer=wrapper))
-    with pytest.raises(ValueError, match='convert_to_iter_based'):
-        PARAM_SCHEDULERS.build(
-            dict(type='ClosedFormLR', by_epoch=True, end=10,
-                 policy_cfg=dict(policy='fixed')),
-            default_args=dict(optimizer=wrapper))
+    # stepped by epoch: only where the value cannot change within an epoch
+    for policy_cfg in (dict(policy='step', step=2, warmup='linear',
+                            warmup_iters=3),
+                       dict(policy='poly', by_epoch=False)):
+        with pytest.raises(ValueError, match='convert_to_iter_based'):
+            PARAM_SCHEDULERS.build(
+                dict(type='ClosedFormLR', by_epoch=True, end=10,
+                     policy_cfg=policy_cfg),
+                default_args=dict(optimizer=wrapper))
+
+
+@pytest.mark.parametrize('policy_cfg', [
+    dict(policy='fixed'),
+    dict(policy='step', step=[2, 3], gamma=0.5),
+    dict(policy='CosineAnnealing', min_lr_ratio=0.01),
+    dict(policy='poly', power=0.9, min_lr=1e-4),
+    dict(policy='exp', gamma=0.8),
+])
+def test_stepping_by_epoch_equals_stepping_every_iteration(policy_cfg):
+    """An epoch-based policy without warm-up, as compat translates it
+    (by_epoch=True: stepped at epoch ends), sets the very floats the
+    per-iteration scheduler sets, at every iteration."""
+    epochs, length = 5, 3
+    curves = []
+    for cfg in (dict(by_epoch=True), dict(convert_to_iter_based=True)):
+        optimizer = torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=0.1)
+        scheduler = PARAM_SCHEDULERS.build(
+            dict(type='ClosedFormLR', policy_cfg=policy_cfg, end=epochs,
+                 **cfg),
+            default_args=dict(optimizer=OptimWrapper(optimizer),
+                              epoch_length=length))
+        curve = []
+        for it in range(epochs * length):
+            curve.append(optimizer.param_groups[0]['lr'])
+            if not scheduler.by_epoch:
+                scheduler.step()
+            elif (it + 1) % length == 0:
+                scheduler.step()
+        curves.append(curve)
+    assert curves[0] == curves[1]
 
 
 def test_onecycle_records_mmcv_initial_lr_and_dict_max_lr():
