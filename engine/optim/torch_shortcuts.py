@@ -20,16 +20,33 @@ import torch.optim.optimizer as _torch_optimizer
 from torch.optim import Optimizer
 
 _TORCH_ZERO_GRAD = Optimizer.zero_grad
-# Every method torch decorates with ``profile_hook_step`` shares this code
-# object: it identifies the wrapper whatever the optimizer class.
-_WRAPPER_CODE = Optimizer.profile_hook_step(lambda self: None).__code__
-_profiler_enabled = torch.autograd._profiler_enabled
+
+
+def _wrapper_code() -> Optional[Any]:
+    """The code object shared by every method torch decorates with
+    ``profile_hook_step`` (it identifies the wrapper whatever the optimizer
+    class); None on a torch without that decorator (no shortcut then)."""
+    decorate = getattr(Optimizer, 'profile_hook_step', None)
+    try:
+        return decorate(lambda self: None).__code__
+    except Exception:  # noqa: BLE001 - another torch: use its own methods
+        return None
+
+
+def _always_on() -> bool:
+    return True
+
+
+_WRAPPER_CODE = _wrapper_code()
+# Without a way to ask whether a profiler runs, assume one does.
+_profiler_enabled = getattr(torch.autograd, '_profiler_enabled', _always_on)
 _GLOBAL_PRE_HOOKS = getattr(_torch_optimizer, '_global_optimizer_pre_hooks',
                             None)
 _GLOBAL_POST_HOOKS = getattr(_torch_optimizer,
                              '_global_optimizer_post_hooks', None)
 _HOOKS_VISIBLE = _GLOBAL_PRE_HOOKS is not None and \
     _GLOBAL_POST_HOOKS is not None
+_NO_HOOKS = object()  # an optimizer whose __init__ made no hook dicts
 
 # optimizer class -> the undecorated step, or None when there is none
 _inner_steps: Dict[type, Optional[Callable]] = {}
@@ -41,8 +58,8 @@ def _inner_step(cls: type) -> Optional[Callable]:
     except KeyError:
         step = getattr(cls, 'step', None)
         inner = None
-        if getattr(step, '__code__', None) is _WRAPPER_CODE and \
-                _HOOKS_VISIBLE:
+        if _WRAPPER_CODE is not None and _HOOKS_VISIBLE and \
+                getattr(step, '__code__', None) is _WRAPPER_CODE:
             inner = getattr(step, '__wrapped__', None)
         _inner_steps[cls] = inner
         return inner
@@ -52,9 +69,11 @@ def optimizer_step(optimizer: Optimizer, **kwargs: Any) -> Any:
     """``optimizer.step(**kwargs)``; the same update and return value."""
     inner = _inner_step(optimizer.__class__)
     if (inner is None or _profiler_enabled() or _GLOBAL_PRE_HOOKS
-            or _GLOBAL_POST_HOOKS or 'step' in optimizer.__dict__
-            or optimizer._optimizer_step_pre_hooks
-            or optimizer._optimizer_step_post_hooks):
+            or _GLOBAL_POST_HOOKS or 'step' in optimizer.__dict__):
+        return optimizer.step(**kwargs)
+    pre = getattr(optimizer, '_optimizer_step_pre_hooks', _NO_HOOKS)
+    post = getattr(optimizer, '_optimizer_step_post_hooks', _NO_HOOKS)
+    if pre or post:  # hooks to run (or no hook dicts: torch decides)
         return optimizer.step(**kwargs)
     return inner(optimizer, **kwargs)
 
