@@ -151,3 +151,51 @@ def test_state_dict_round_trip_keeps_dtype():
     assert restored.data[0].tolist() == [1.0, 2.0, 0.5]
     with pytest.raises(ValueError, match='log_history'):
         HistoryBuffer.from_state_dict({'counts': []})
+
+
+def _reference_stats(values, counts, window):
+    """mmengine's arithmetic on the whole history: numpy arrays of every
+    value and count, the window's sums divided."""
+    logs = np.array([float(v) if isinstance(v, torch.Tensor) else v
+                     for v in values])
+    nums = np.array(counts)
+    return (np.sum(logs[-window:]) / np.sum(nums[-window:]), logs[-1])
+
+
+@pytest.mark.parametrize('seed', range(40))
+def test_random_updates_and_reads_equal_mmengine(seed, unique_name):
+    """Values wait unread until a statistic is asked for, then join the
+    history arrays; any mix of floats, ints, tensors, counts and read
+    points must give mmengine's numbers and types, bit for bit, through the
+    message hub's fast path for floats too."""
+    import random
+    rng = random.Random(seed)
+    hub = MessageHub.get_instance(f'{unique_name}-{seed}')
+    values, counts = [], []
+    for step in range(rng.randint(1, 300)):
+        kind = rng.random()
+        if kind < 0.6:
+            value = rng.uniform(-1e3, 1e3)
+        elif kind < 0.75:
+            value = torch.tensor(rng.uniform(-1, 1), dtype=torch.float64)
+        elif kind < 0.85:
+            value = torch.tensor(rng.uniform(-1, 1))  # float32
+        else:
+            value = rng.randint(-5, 5)
+        count = 1 if rng.random() < 0.9 else rng.randint(2, 4)
+        hub.update_scalar('train/x', value, count)
+        values.append(value.item() if isinstance(value, torch.Tensor)
+                      else value)
+        counts.append(count)
+        if rng.random() < 0.15:
+            buffer = hub.get_scalar('train/x')
+            window = rng.choice([1, 3, 8, 9, 10, 17, len(values)])
+            mean, current = _reference_stats(values, counts, window)
+            got_mean, got_current = buffer.mean(window), buffer.current()
+            assert got_mean == mean or (np.isnan(got_mean) and np.isnan(mean))
+            assert type(got_mean) is type(mean)
+            assert got_current == current
+            assert type(got_current) is type(current)
+    logs, nums = hub.get_scalar('train/x').data
+    assert logs.tolist() == np.array(values).tolist()
+    assert nums.tolist() == counts
