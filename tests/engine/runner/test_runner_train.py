@@ -249,3 +249,22 @@ def test_scalar_log_is_on_disk_at_each_epoch_end(tmp_path):
                                     custom_hooks=[ReadLog()]))
     runner.train()
     assert seen == [2, 5]  # two train lines per epoch, one val line
+
+
+def test_a_log_processor_subclass_makes_its_line_even_when_it_is_dropped(
+        tmp_path):
+    """The tag-only shortcut is for the stock LogProcessor: a subclass that
+    overrides get_log_after_iter is called as before, whatever the level."""
+    from engine.logging import LogProcessor
+    calls = []
+
+    class Counting(LogProcessor):
+        def get_log_after_iter(self, runner, batch_idx, mode):
+            calls.append(mode)
+            return super().get_log_after_iter(runner, batch_idx, mode)
+
+    runner = Runner(**runner_kwargs(tmp_path, 'lp_sub', log_level='WARNING',
+                                    log_processor=Counting()))
+    runner.train()
+    train_lines = [r for r in _scalar_log(runner) if 'lr' in r]
+    assert calls.count('train') == len(train_lines) == 4
