@@ -5,8 +5,6 @@ import logging
 import os
 import os.path as osp
 import shutil
-from math import isfinite
-from time import monotonic
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Union
 
@@ -14,6 +12,7 @@ import numpy as np
 import torch
 
 from engine.logging import LogProcessor
+from engine.logging.json_lines import JsonLinesFile, json_line
 from engine.registry import HOOKS
 from .hook import DATA_BATCH, Hook
 
@@ -29,13 +28,6 @@ def _json_default(value: Any) -> Any:
     return repr(value)
 
 
-# Scalar lines are written through a buffer and pushed to the file at least
-# this often (and at every epoch end and at the end of the run): a crash loses
-# at most this much of the scalar log, and the interval iterations do not each
-# pay a write system call.
-FLUSH_SECONDS = 1.0
-
-
 def _overrides_line(processor: Any) -> bool:
     """Whether ``processor`` makes its train log line its own way (a
     subclass overriding ``get_log_after_iter``, or a foreign class): then
@@ -47,28 +39,6 @@ def _overrides_line(processor: Any) -> bool:
 # json.dumps(record, default=...) builds a new encoder for every line; this
 # one is built once and writes the same text.
 _ENCODER = json.JSONEncoder(default=_json_default)
-_encode_key = json.encoder.encode_basestring_ascii
-_FLOATS = (float, np.float64)
-
-
-def _scalar_line(record: dict) -> str:
-    """``_ENCODER.encode(record)``: for the usual record of string keys and
-    finite floats and ints it is written here directly (the encoder's
-    set-up costs more than the line itself); anything else goes through it.
-    """
-    parts = []
-    for key, value in record.items():
-        cls = value.__class__
-        if cls in _FLOATS and isfinite(value):
-            text = float.__repr__(value)
-        elif cls is int:
-            text = int.__repr__(value)
-        else:
-            return _ENCODER.encode(record)
-        if key.__class__ is not str:
-            return _ENCODER.encode(record)
-        parts.append(f'{_encode_key(key)}: {text}')
-    return '{' + ', '.join(parts) + '}'
 
 
 @HOOKS.register_module()
@@ -132,7 +102,6 @@ class LoggerHook(Hook):
         self.json_log_path: Optional[str] = None
         self._scalar_files: list = []
         self._train_len: Optional[int] = None
-        self._flushed_at = 0.0
 
     # ------------------------------------------------------------ helpers
     def _open_scalar_files(self, runner) -> None:
@@ -142,7 +111,7 @@ class LoggerHook(Hook):
         vis_dir = osp.join(runner.log_dir, 'vis_data')
         os.makedirs(vis_dir, exist_ok=True)
         main = osp.join(vis_dir, 'scalars.json')
-        self._scalar_files.append(open(main, 'a'))
+        self._scalar_files.append(JsonLinesFile(main))
         # mmengine writes the same lines to <timestamp>.json; a hard link
         # gives both names with one write per step.
         alias = osp.join(vis_dir, self.json_log_path)
@@ -152,12 +121,11 @@ class LoggerHook(Hook):
                 return
             except OSError:
                 pass
-        self._scalar_files.append(open(alias, 'a'))
+        self._scalar_files.append(JsonLinesFile(alias))
 
     def _flush_scalar_files(self) -> None:
         for f in self._scalar_files:
             f.flush()
-        self._flushed_at = monotonic()
 
     def _close_scalar_files(self) -> None:
         for f in self._scalar_files:
@@ -168,11 +136,9 @@ class LoggerHook(Hook):
         record = dict(tag)
         record.setdefault('step', step)
         if self._scalar_files:
-            line = _scalar_line(record) + '\n'
+            line = json_line(record, _ENCODER)
             for f in self._scalar_files:
-                f.write(line)
-            if monotonic() - self._flushed_at >= FLUSH_SECONDS:
-                self._flush_scalar_files()
+                f.write_line(line)
         visualizer = runner.visualizer
         if visualizer is not None:
             visualizer.add_scalars(tag, step=step,

@@ -18,6 +18,7 @@ import torch.nn as nn
 from engine.config import Config
 from engine.dist.failures import report_rank_failures
 from engine.hooks import Hook, Priority, get_priority
+from engine.logging.json_lines import flush_open_files
 from engine.registry import RUNNERS
 from . import builders, resume as resume_lib
 from .checkpoint import (_load_checkpoint_to_model, find_latest_checkpoint,
@@ -436,11 +437,14 @@ class Runner:
         else:
             self.optim_wrapper.initialize_count_status(*count_args)
         self._maybe_compile('train_step')
-        with self.stop_request as stop:
-            model = self.train_loop.run()
-            self.call_hook('after_run')
-            if stop.received is not None:  # arrived after the last iteration
-                self._stop_after_signal(finished=True)
+        try:
+            with self.stop_request as stop:
+                model = self.train_loop.run()
+                self.call_hook('after_run')
+                if stop.received is not None:  # after the last iteration
+                    self._stop_after_signal(finished=True)
+        finally:  # buffered logs reach the disk however training stops
+            flush_open_files()
         return model
 
     def _on_stop_signal(self, sig: Any) -> None:

@@ -18,6 +18,7 @@ import contextlib
 import os.path as osp
 from typing import Any, Dict, Iterator, Optional
 
+from engine.logging.json_lines import flush_open_files
 from engine.runner.loops import DataCursor
 from engine.runner.randomness import get_rng_state, set_rng_state
 from engine.runner.signals import (DEFAULT_STOP_SIGNALS, NO_STOP,
@@ -142,13 +143,16 @@ class ExactResumeMixin:
     def _stop_on_signals(self) -> Iterator[None]:
         """Install the stop-signal handlers for the body of ``run``; a
         signal that arrived after the last iteration still ends the process
-        (after ``after_run``) rather than being forgotten."""
+        (after ``after_run``) rather than being forgotten. However the body
+        ends, the buffered JSON logs are flushed."""
         stop = self._stop = self._stop_request()
         try:
             with stop:
                 yield
         finally:
             self._stop = NO_STOP
+            # buffered logs reach the disk however the run stops
+            flush_open_files()
         if stop.received is not None:
             last = ((self.meta or {}).get('hook_msgs') or {}).get('last_ckpt')
             message = interrupt_message(stop.received.name,

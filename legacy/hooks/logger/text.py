@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from engine.logging.json_lines import JsonLinesFile, json_line
 from ..hook import HOOKS
 from .base import LoggerHook
 
@@ -187,9 +188,8 @@ class TextLoggerHook(LoggerHook):
         json_log = {k: self._round_float(v) for k, v in log_dict.items()}
         if runner.rank == 0:
             if self._json_file is None:
-                self._json_file = open(self.json_log_path, 'a+')
-            self._json_file.write(_JSON_ENCODER.encode(json_log) + '\n')
-            self._json_file.flush()
+                self._json_file = JsonLinesFile(self.json_log_path)
+            self._json_file.write_line(json_line(json_log, _JSON_ENCODER))
 
     def _close_json(self) -> None:
         if self._json_file is not None:
@@ -227,6 +227,21 @@ class TextLoggerHook(LoggerHook):
         self._log_info(log_dict, runner)
         self._dump_log(log_dict, runner)
         return log_dict
+
+    # mmcv opened and closed the .log.json for every record; it is kept
+    # open here, and flushed at least once a second, at each epoch end and
+    # when the run ends (see engine.logging.json_lines).
+    def _flush_json(self) -> None:
+        if self._json_file is not None:
+            self._json_file.flush()
+
+    def after_train_epoch(self, runner) -> None:
+        super().after_train_epoch(runner)
+        self._flush_json()
+
+    def after_val_epoch(self, runner) -> None:
+        super().after_val_epoch(runner)
+        self._flush_json()
 
     def after_run(self, runner) -> None:
         self._close_json()

@@ -268,3 +268,21 @@ def test_a_log_processor_subclass_makes_its_line_even_when_it_is_dropped(
     runner.train()
     train_lines = [r for r in _scalar_log(runner) if 'lr' in r]
     assert calls.count('train') == len(train_lines) == 4
+
+
+def test_scalar_log_is_on_disk_when_an_exception_stops_training(tmp_path):
+    """Lines are buffered between flushes; training stopped by an exception
+    mid-epoch (no epoch end, no after_run) still leaves every line logged
+    before it in the file."""
+
+    class Boom(Hook):
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            if runner.iter == 6:  # after the line of iteration 6
+                raise RuntimeError('boom')
+
+    runner = Runner(**runner_kwargs(tmp_path, 'boom', custom_hooks=[Boom()]))
+    with pytest.raises(RuntimeError, match='boom'):
+        runner.train()
+    train_steps = [r['step'] for r in _scalar_log(runner) if 'lr' in r]
+    assert train_steps == [2, 4, 6]  # 6: in the buffer when it was raised
