@@ -35,7 +35,7 @@ from typing import Any, Dict, Optional
 import torch
 import torch.nn as nn
 
-from engine.logging import ScaledValue, print_log
+from engine.logging import print_log, weighted_value
 from engine.model import BaseDataPreprocessor, BaseModel, is_model_wrapper
 from engine.optim import OptimWrapper, OptimWrapperDict
 from .optimizer_proxy import make_optimizer_proxy
@@ -53,35 +53,25 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 200 else text[:197] + '...'
 
 
-def _weighted(value: Any, count: int) -> Any:
-    """``value * count`` in float64, as mmcv's ``np.array(values) * nums``.
-
-    A tensor is not read (the hub reads it at the log interval only) nor
-    multiplied now: its :class:`ScaledValue` gives, when read, the product
-    of its float64 host value, the same float as widening the tensor to
-    float64 and multiplying, without two tensor operations per iteration.
-    """
-    if type(value) is float or type(value) is int:
-        return value * count
-    if isinstance(value, torch.Tensor):
-        return ScaledValue(value, count)
-    return float(value) * count
-
-
 class LegacyLogVars(dict):
     """The ``log_vars`` a legacy ``train_step`` returned, as values, plus
-    :attr:`weighted_scalars`: ``{name: (value * num_samples, num_samples)}``,
-    which the engine's RuntimeInfoHook records instead of the plain values,
-    so the logged averages are mmcv's weighted ones."""
+    :attr:`sample_count` (its ``num_samples``): the engine's RuntimeInfoHook
+    then records ``value * count`` with count ``count``, so the logged
+    averages are mmcv's LogBuffer's weighted ones.
+    :attr:`weighted_scalars` gives those pairs."""
 
-    __slots__ = ('weighted_scalars', )
+    __slots__ = ('sample_count', )
 
     def __init__(self, log_vars: dict, count: int):
         super().__init__(log_vars)
-        self.weighted_scalars = {
-            name: (_weighted(value, count), count)
-            for name, value in log_vars.items()
-        }
+        self.sample_count = count
+
+    @property
+    def weighted_scalars(self) -> dict:
+        """``{name: (value * num_samples, num_samples)}``."""
+        count = self.sample_count
+        return {name: (weighted_value(value, count), count)
+                for name, value in self.items()}
 
 
 def per_sample(outputs: Any) -> list:

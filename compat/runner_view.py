@@ -5,7 +5,9 @@ import weakref
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional
 
-from .adapter import LegacyModelAdapter, _weighted
+from engine.logging import weighted_value
+
+from .adapter import LegacyModelAdapter
 from .optimizer_proxy import make_optimizer_proxy
 from .runner_info import runner_by_epoch, unwrap_model
 
@@ -52,7 +54,8 @@ class LogBufferView:
                             f'{type(vars).__name__}')
         hub, prefix = self._view.message_hub, self._prefix()
         for key, value in vars.items():
-            hub.update_scalar(prefix + key, _weighted(value, count), count)
+            hub.update_scalar(prefix + key, weighted_value(value, count),
+                              count)
 
     @property
     def val_history(self) -> 'OrderedDict[str, list]':

@@ -5,6 +5,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 import torch
 
+from engine.logging import weighted_value
 from engine.optim.base import BaseOptimWrapper
 from engine.registry import HOOKS
 from .hook import DATA_BATCH, Hook
@@ -113,14 +114,22 @@ class RuntimeInfoHook(Hook):
         if outputs is None:
             return
         hub, keys = runner.message_hub, self._train_keys
-        # Outputs may carry their own (value, count) pairs, e.g. compat's
-        # legacy log_vars weighted by num_samples as mmcv's LogBuffer did.
-        weighted = None if type(outputs) is dict else getattr(
-            outputs, 'weighted_scalars', None)
-        if weighted is not None:
-            for name, (value, count) in weighted.items():
-                hub.update_scalar(keys[name], value, count)
-            return
+        if type(outputs) is not dict:
+            # Outputs may ask for weighted averages, as mmcv's LogBuffer
+            # weighted the legacy log_vars by num_samples: every value
+            # averages ``sample_count`` samples (compat's LegacyLogVars),
+            # or ``weighted_scalars`` holds (value * count, count) pairs.
+            count = getattr(outputs, 'sample_count', None)
+            if count is not None:
+                for name, value in outputs.items():
+                    hub.update_scalar(keys[name],
+                                      weighted_value(value, count), count)
+                return
+            weighted = getattr(outputs, 'weighted_scalars', None)
+            if weighted is not None:
+                for name, (value, count) in weighted.items():
+                    hub.update_scalar(keys[name], value, count)
+                return
         for name, value in outputs.items():
             hub.update_scalar(keys[name], value)
 

@@ -65,6 +65,23 @@ class ScaledValue:
         return f'ScaledValue({self.value!r}, {self.factor!r})'
 
 
+def weighted_value(value: Any, count: int) -> Any:
+    """``value * count`` in float64, the product a weighted average sums
+    (mmcv's ``np.array(values) * nums``).
+
+    A number is multiplied now; a tensor is neither read nor multiplied
+    (that would be a host read, or two tensor operations, per iteration):
+    its :class:`ScaledValue` gives the same float64 product when the
+    history is read.
+    """
+    cls = value.__class__
+    if cls is float or cls is int:
+        return value * count
+    if isinstance(value, _Tensor):
+        return ScaledValue(value, count)
+    return float(value) * count
+
+
 def to_numbers(values: list) -> list:
     """Python numbers for pending values (the floats ``item()`` gives, times
     the factor of a :class:`ScaledValue`).
