@@ -22,7 +22,7 @@ The adapted model keeps the legacy loss semantics (the returned ``loss`` is
 back-propagated as is, never re-reduced by ``parse_losses``) and logs
 ``log_vars`` weighted by ``num_samples`` exactly as mmcv's LogBuffer
 averages them: ``train_step`` returns the ``log_vars`` as a
-:class:`LegacyLogVars` whose ``weighted_scalars`` give the message hub
+:class:`LegacyLogVars` whose ``sample_count`` makes the message hub record
 ``value * num_samples`` with count ``num_samples``, so its windowed mean,
 ``sum(v*n) / sum(n)``, is the same float mmcv computed.
 """

@@ -220,9 +220,6 @@ class LoggerHook(Hook):
     def after_train_epoch(self, runner) -> None:
         self._flush_scalar_files()
 
-    def after_train(self, runner) -> None:
-        self._flush_scalar_files()
-
     def after_test_epoch(self,
                          runner,
                          metrics: Optional[Dict[str, float]] = None) -> None:

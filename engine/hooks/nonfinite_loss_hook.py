@@ -40,6 +40,15 @@ def all_finite(tensors: List[torch.Tensor]) -> bool:
         torch.isfinite(torch.cat([t.reshape(-1) for t in remote])).all())
 
 
+def _loss_tensors(outputs: Any) -> List[torch.Tensor]:
+    """The losses checked in ``train_step``'s output: its tensor entries
+    whose key contains ``'loss'`` (none when it is not a dict)."""
+    if not isinstance(outputs, dict):
+        return []
+    return [value for key, value in outputs.items()
+            if 'loss' in key and isinstance(value, torch.Tensor)]
+
+
 def _wrappers(runner: Any) -> list:
     """The runner's optimizer wrappers (each one of an OptimWrapperDict)."""
     from engine.optim import OptimWrapper, OptimWrapperDict
@@ -147,24 +156,16 @@ class NonFiniteLossHook(Hook):
         self._count = 0
         self._report_skips()
         pending, self._pending = self._pending, []
-        losses = [
-            value for outputs in pending if isinstance(outputs, dict)
-            for key, value in outputs.items()
-            if 'loss' in key and isinstance(value, torch.Tensor)
-        ]
+        losses = [value for outputs in pending
+                  for value in _loss_tensors(outputs)]
         if not all_finite(losses):
             self._raise_first_nonfinite(pending)
 
     def _raise_first_nonfinite(self, pending: List[Any]) -> None:
         """Raise for the first of ``pending`` with a non-finite loss."""
         for index, outputs in enumerate(pending):
-            if not isinstance(outputs, dict):
-                continue
-            values = [
-                value for key, value in outputs.items()
-                if 'loss' in key and isinstance(value, torch.Tensor)
-            ]
-            if all(bool(torch.isfinite(value).all()) for value in values):
+            if all(bool(torch.isfinite(value).all())
+                   for value in _loss_tensors(outputs)):
                 continue
             losses = {
                 key: (value.item() if value.numel() == 1 else value.tolist())

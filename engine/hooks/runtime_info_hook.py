@@ -114,22 +114,16 @@ class RuntimeInfoHook(Hook):
         if outputs is None:
             return
         hub, keys = runner.message_hub, self._train_keys
-        if type(outputs) is not dict:
-            # Outputs may ask for weighted averages, as mmcv's LogBuffer
-            # weighted the legacy log_vars by num_samples: every value
-            # averages ``sample_count`` samples (compat's LegacyLogVars),
-            # or ``weighted_scalars`` holds (value * count, count) pairs.
-            count = getattr(outputs, 'sample_count', None)
-            if count is not None:
-                for name, value in outputs.items():
-                    hub.update_scalar(keys[name],
-                                      weighted_value(value, count), count)
-                return
-            weighted = getattr(outputs, 'weighted_scalars', None)
-            if weighted is not None:
-                for name, (value, count) in weighted.items():
-                    hub.update_scalar(keys[name], value, count)
-                return
+        # Outputs may ask for weighted averages, as mmcv's LogBuffer weighted
+        # the legacy log_vars by num_samples: every value then averages
+        # ``sample_count`` samples (compat's LegacyLogVars).
+        count = None if type(outputs) is dict else getattr(
+            outputs, 'sample_count', None)
+        if count is not None:
+            for name, value in outputs.items():
+                hub.update_scalar(keys[name], weighted_value(value, count),
+                                  count)
+            return
         for name, value in outputs.items():
             hub.update_scalar(keys[name], value)
 

@@ -17,8 +17,6 @@ from engine.registry import OPTIM_WRAPPERS
 from .base import BaseOptimWrapper
 from .torch_shortcuts import optimizer_step, optimizer_zero_grad
 
-# The stock implementation; see OptimWrapper.zero_grad.
-
 _NULL_CONTEXT = contextlib.nullcontext()
 
 # Keyword arguments each clipping function accepts; checked up front so a

@@ -126,6 +126,14 @@ def hook_error(error: TypeError, method: Any) -> TypeError:
     return TypeError(f'{error} in {getattr(method, "__self__", method)!r}')
 
 
+def dispatches_with(runner: Any, base: type) -> bool:
+    """Whether ``runner`` calls its hooks with ``base.call_hook`` (neither
+    its class nor the instance overrides ``call_hook``): a loop may then
+    call the methods of its per-iteration stages itself."""
+    return (type(runner).call_hook is base.call_hook
+            and 'call_hook' not in getattr(runner, '__dict__', ()))
+
+
 def direct_stages(runner: Any) -> Optional[Mapping[str, tuple]]:
     """The engine runner's stage -> methods mapping, for a loop that calls
     the hooks of its per-iteration stages itself; None when ``runner``
@@ -138,8 +146,7 @@ def direct_stages(runner: Any) -> Optional[Mapping[str, tuple]]:
     are registered, so it stays valid for the whole run.
     """
     from .runner import Runner
-    if (type(runner).call_hook is not Runner.call_hook
-            or 'call_hook' in getattr(runner, '__dict__', ())):
+    if not dispatches_with(runner, Runner):
         return None
     return runner._hook_methods
 

@@ -19,7 +19,7 @@ from torch.optim import Optimizer
 
 from engine.dist import get_dist_info
 from engine.hooks.priority import Priority, get_priority
-from engine.runner.hook_dispatch import describe
+from engine.runner.hook_dispatch import describe, dispatches_with
 from ..checkpoint import load_checkpoint
 from ..errors import MissingOutputError
 from ..hooks.hook import HOOKS, Hook
@@ -276,13 +276,9 @@ class BaseRunner(TrainingHooksMixin, ExactResumeMixin, metaclass=ABCMeta):
         the per-iteration stages itself; None when this runner dispatches
         differently (a subclass or an instance overriding ``call_hook``).
         The mapping is updated in place when hooks are registered."""
-        if (type(self).call_hook is not BaseRunner.call_hook
-                or 'call_hook' in self.__dict__):
+        if not dispatches_with(self, BaseRunner):
             return None
-        methods = self._dispatcher.methods
-        for stage in ('before_train_iter', 'after_train_iter'):
-            self._dispatcher.methods_for(stage)  # known stages: present
-        return methods
+        return self._dispatcher.methods
 
     def get_hook_info(self) -> str:
         """Which hooks run at each stage, as logged when the run starts."""
